@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     answer_threshold: float = 0.55
     clarify_threshold: float = 0.40
     margin: float = 0.03
+    # Phrasings of two entries at or above this cosine make `faqbot validate` warn.
+    near_duplicate_threshold: float = 0.90
     max_message_chars: int = 1000
     agent_key: SecretStr = SecretStr(DEV_AGENT_KEY)
     lead_key: SecretStr = SecretStr(DEV_LEAD_KEY)

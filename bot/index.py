@@ -1,0 +1,240 @@
+"""The FAISS index of every phrasing, its manifest, incremental rebuilds and atomic swaps.
+
+On disk (``index_dir``)::
+
+    current.json            which build is live; replaced atomically (os.replace)
+    builds/<build-id>/      index.faiss + manifest.json, never modified after writing
+
+The manifest records the model name and version, the dimension, the FAQ fingerprint, every
+entry (a snapshot, so the last good index keeps answering when the YAML is broken), and per
+phrasing its entry id, language and a content hash, so a rebuild embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from bot.embedder import Embedder, Vectors
+from bot.errors import IndexStateError
+from bot.faq import Entry
+
+MANIFEST_VERSION = 1
+KEEP_BUILDS = 3
+
+
+def phrasing_hash(text: str, model: str) -> str:
+    """Hash a phrasing together with the model that embeds it."""
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One entry's best match for a query."""
+
+    entry: Entry
+    score: float
+    phrasing: str
+
+
+class SearchIndex:
+    """Entries and their phrasing vectors in a FAISS inner-product index."""
+
+    def __init__(self, entries: list[Entry], index: Any, manifest: dict[str, Any]) -> None:
+        self.entries = {e.id: e for e in entries}
+        self.index = index
+        self.manifest = manifest
+        self.rows: list[tuple[str, str, str]] = [
+            (p["entry"], p["lang"], p["text"]) for p in manifest["phrasings"]
+        ]
+        self.version: str = manifest["build_id"]
+        self.model: str = manifest["model"]
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    def vectors(self) -> Vectors:
+        """Return every stored phrasing vector (for reuse in a rebuild)."""
+        if self.size == 0:
+            return np.zeros((0, int(self.index.d)), dtype=np.float32)
+        return np.asarray(self.index.reconstruct_n(0, self.size), dtype=np.float32)
+
+    def search(self, query: Vectors, k: int = 5, market: str | None = None) -> list[Hit]:
+        """Return the best-scoring entries for one query vector, best first, one hit each."""
+        if self.size == 0:
+            return []
+        depth = min(self.size, max(64, k * 16))
+        scores, ids = self.index.search(query.reshape(1, -1), depth)
+        hits: dict[str, Hit] = {}
+        market = market.upper() if market else None
+        for score, row in zip(scores[0], ids[0], strict=True):
+            if row < 0:
+                continue
+            entry_id, _lang, text = self.rows[row]
+            if entry_id in hits:
+                continue
+            entry = self.entries[entry_id]
+            if market and entry.markets and market not in entry.markets:
+                continue
+            hits[entry_id] = Hit(entry, float(score), text)
+            if len(hits) >= k:
+                break
+        return sorted(hits.values(), key=lambda h: (-h.score, h.entry.id))
+
+
+def _manifest_for(entries: list[Entry], embedder: Embedder, fingerprint: str) -> dict[str, Any]:
+    phrasings = [
+        {"entry": e.id, "lang": lang, "text": q, "hash": phrasing_hash(q, embedder.name)}
+        for e in entries
+        for lang, q in e.phrasings()
+    ]
+    digest = hashlib.sha256(
+        (embedder.name + fingerprint + json.dumps([p["hash"] for p in phrasings])).encode()
+    ).hexdigest()[:16]
+    return {
+        "format": MANIFEST_VERSION,
+        "build_id": digest,
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "faq_fingerprint": fingerprint,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "entries": [e.to_dict() for e in entries],
+        "phrasings": phrasings,
+    }
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    index: SearchIndex
+    embedded: int
+    reused: int
+    seconds: float
+
+
+def build_index(
+    entries: list[Entry],
+    embedder: Embedder,
+    index_dir: Path,
+    fingerprint: str,
+    previous: SearchIndex | None = None,
+    progress: bool = False,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Embed the phrasings that changed, write a new build and make it the current one."""
+    started = time.perf_counter()
+    if previous is None:
+        previous = try_load_index(index_dir)
+    manifest = _manifest_for(entries, embedder, fingerprint)
+    known: dict[str, Vectors] = {}
+    if previous is not None and previous.model == embedder.name:
+        old_vectors = previous.vectors()
+        for i, p in enumerate(previous.manifest["phrasings"]):
+            known[p["hash"]] = old_vectors[i]
+    rows = manifest["phrasings"]
+    todo = [i for i, p in enumerate(rows) if p["hash"] not in known]
+    vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+    for i, p in enumerate(rows):
+        if p["hash"] in known:
+            vectors[i] = known[p["hash"]]
+    bar = None
+    if progress and len(todo) > batch_size:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="embedding", unit="phrasing", file=sys.stderr)
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        vectors[chunk] = embedder.embed([rows[i]["text"] for i in chunk])
+        if bar is not None:
+            bar.update(len(chunk))
+        if on_batch is not None:
+            on_batch(len(chunk))
+    if bar is not None:
+        bar.close()
+    index = faiss.IndexFlatIP(embedder.dim)
+    if len(rows):
+        index.add(vectors)
+    _write_build(index_dir, index, manifest)
+    search = SearchIndex(entries, index, manifest)
+    return BuildReport(search, len(todo), len(rows) - len(todo), time.perf_counter() - started)
+
+
+def _write_build(index_dir: Path, index: Any, manifest: dict[str, Any]) -> None:
+    builds = index_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    final = builds / manifest["build_id"]
+    if not final.exists():
+        tmp = builds / f".tmp-{manifest['build_id']}-{os.getpid()}-{time.monotonic_ns()}"
+        tmp.mkdir()
+        faiss.write_index(index, str(tmp / "index.faiss"))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+        try:
+            tmp.rename(final)
+        except OSError:  # another process wrote the same build first: same content
+            shutil.rmtree(tmp, ignore_errors=True)
+    pointer = index_dir / f".current-{os.getpid()}.json"
+    pointer.write_text(json.dumps({"build_id": manifest["build_id"]}))
+    os.replace(pointer, index_dir / "current.json")
+    _prune(builds, keep=manifest["build_id"])
+
+
+def _prune(builds: Path, keep: str) -> None:
+    done = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in done[KEEP_BUILDS:]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(index_dir: Path) -> SearchIndex:
+    """Load the current build, or raise IndexStateError saying what is wrong."""
+    pointer = index_dir / "current.json"
+    if not pointer.exists():
+        raise IndexStateError(f"no index in {index_dir}: run 'faqbot build'")
+    try:
+        build_id = json.loads(pointer.read_text())["build_id"]
+        build = index_dir / "builds" / build_id
+        manifest = json.loads((build / "manifest.json").read_text())
+        index = faiss.read_index(str(build / "index.faiss"))
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexStateError(f"index in {index_dir} is unreadable ({exc}): rebuild it") from exc
+    if manifest.get("format") != MANIFEST_VERSION:
+        raise IndexStateError(f"index in {index_dir} has an old format: rebuild it")
+    if index.ntotal != len(manifest["phrasings"]):
+        raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
+    entries = [Entry.from_dict(d) for d in manifest["entries"]]
+    return SearchIndex(entries, index, manifest)
+
+
+def try_load_index(index_dir: Path) -> SearchIndex | None:
+    """Load the current build, or None when there is none usable."""
+    try:
+        return load_index(index_dir)
+    except IndexStateError:
+        return None
+
+
+def is_current(index: SearchIndex | None, fingerprint: str, model: str) -> bool:
+    """Tell whether an index was built from exactly these files with this model."""
+    return (
+        index is not None
+        and index.manifest["faq_fingerprint"] == fingerprint
+        and index.model == model
+    )

@@ -1,0 +1,222 @@
+"""The bot: one question in, a decision and an answer in the shopper's language out.
+
+``FaqBot`` owns the live index and swaps it atomically on reload; a reload that fails (bad
+YAML, model error) keeps the last good index answering and records the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.decide import Action, Thresholds, confidence, decide
+from bot.embedder import Embedder, make_embedder
+from bot.errors import FaqError, InputError, TranslationError
+from bot.faq import Entry, fingerprint, load_valid_faq
+from bot.index import BuildReport, SearchIndex, build_index, is_current, try_load_index
+from bot.language import Detection, detect_language
+from bot.settings import Settings
+from bot.translate import NullTranslator, Translator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An entry offered when the bot is unsure."""
+
+    faq_id: str
+    question: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Everything the bot decided about one question."""
+
+    question: str
+    language: str
+    action: Action
+    faq_id: str | None
+    confidence: float
+    answer: str | None
+    answer_language: str | None
+    suggestions: list[Suggestion]
+    language_source: str = "default"
+    machine_translated: bool = False
+    entry_handoff: bool = False
+    guesses: list[dict[str, Any]] = field(default_factory=list)
+
+    def contract(self) -> dict[str, Any]:
+        """Return exactly the fields of the `faqbot ask --json` contract."""
+        return {
+            "question": self.question,
+            "language": self.language,
+            "action": self.action,
+            "faq_id": self.faq_id,
+            "confidence": self.confidence,
+            "answer": self.answer,
+            "answer_language": self.answer_language,
+            "suggestions": [asdict(s) for s in self.suggestions],
+        }
+
+
+def normalise_message(text: str, max_chars: int) -> str:
+    """Clean a shopper message, refusing empty and oversized ones with a reason."""
+    if not isinstance(text, str):
+        raise InputError("the message must be text")
+    cleaned = unicodedata.normalize("NFKC", text)
+    cleaned = "".join(c for c in cleaned if unicodedata.category(c) != "Cc" or c in "\n\t")
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise InputError("the message is empty")
+    if len(cleaned) > max_chars:
+        raise InputError(f"the message is {len(cleaned)} characters; the limit is {max_chars}")
+    return cleaned
+
+
+@dataclass
+class ReloadStatus:
+    """What the last reload did; shown in the lead status and /health."""
+
+    ok: bool = True
+    error: str | None = None
+    at: float = 0.0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+
+class FaqBot:
+    """Answers questions from the live index; reloads and swaps it safely."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        translator: Translator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.model)
+        self.translator: Translator = translator or NullTranslator()
+        self.thresholds = Thresholds(
+            settings.answer_threshold, settings.clarify_threshold, settings.margin
+        )
+        self._index: SearchIndex | None = None
+        self._reload_lock = threading.Lock()
+        self.status = ReloadStatus()
+
+    # ---- the index ----
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self.reload()
+        if self._index is None:
+            raise FaqError([]) if self.status.error is None else RuntimeError(self.status.error)
+        return self._index
+
+    @property
+    def ready(self) -> bool:
+        return self._index is not None
+
+    def reload(self, progress: bool = False) -> ReloadStatus:
+        """Rebuild from the FAQ files if they changed; keep the old index on any failure."""
+        with self._reload_lock:
+            s = self.settings
+            try:
+                fp = fingerprint(s.faq_dir)
+                current = self._index or try_load_index(s.index_dir)
+                if is_current(current, fp, self.embedder.name) and current is not None:
+                    self._index = current
+                    self.status = ReloadStatus(True, None, time.time())
+                    return self.status
+                entries = load_valid_faq(s.faq_dir, s.default_language)
+                report: BuildReport = build_index(
+                    entries, self.embedder, s.index_dir, fp, previous=current, progress=progress
+                )
+                self._index = report.index  # one reference assignment: an atomic swap
+                self.status = ReloadStatus(
+                    True, None, time.time(), report.embedded, report.reused, report.seconds
+                )
+                log.info(
+                    "index %s live: %d phrasings embedded, %d reused, %.2fs",
+                    report.index.version, report.embedded, report.reused, report.seconds,
+                )
+            except Exception as exc:  # any failure must leave the last good index serving
+                if self._index is None:
+                    self._index = try_load_index(s.index_dir)
+                self.status = ReloadStatus(False, str(exc), time.time())
+                log.error("FAQ reload failed, keeping the last good index: %s", exc)
+            return self.status
+
+    # ---- answering ----
+    def detect(self, text: str, hints: list[str | None] | None = None) -> Detection:
+        s = self.settings
+        return detect_language(text, s.supported_languages, s.default_language, hints or [])
+
+    def ask(
+        self,
+        question: str,
+        lang_hint: str | None = None,
+        market: str | None = None,
+        hints: list[str | None] | None = None,
+        language: str | None = None,
+    ) -> Reply:
+        """Answer one question; ``language`` forces the language, hints only break ties."""
+        text = normalise_message(question, self.settings.max_message_chars)
+        if language:
+            detection = Detection(language, True, "explicit")
+        else:
+            detection = self.detect(text, [lang_hint, *(hints or [])])
+        index = self.index
+        vector = self.embedder.embed([text])[0]
+        hits = index.search(vector, k=5, market=market)
+        decision = decide(hits, self.thresholds)
+        lang = detection.language
+        guesses = [{"faq_id": h.entry.id, "score": round(h.score, 4)} for h in hits[:3]]
+        best = decision.best
+        if decision.action == "answer" and best is not None:
+            answer, answer_lang, machine = self.localise(best.entry, lang)
+            return Reply(
+                text, lang, "answer", best.entry.id, confidence(best.score), answer, answer_lang,
+                [], detection.source, machine, best.entry.handoff, guesses,
+            )
+        if decision.action == "clarify" and best is not None:
+            suggestions = [
+                Suggestion(h.entry.id, self.question_in(h.entry, lang), confidence(h.score))
+                for h in decision.suggestions
+            ]
+            return Reply(
+                text, lang, "clarify", best.entry.id, confidence(best.score), None, None,
+                suggestions, detection.source, False, False, guesses,
+            )
+        top = confidence(hits[0].score) if hits else 0.0
+        return Reply(
+            text, lang, "handoff", None, top, None, None, [], detection.source, False, False,
+            guesses,
+        )
+
+    def question_in(self, entry: Entry, lang: str) -> str:
+        """Return the entry's first phrasing in ``lang``, else in the default language."""
+        for code in (lang, self.settings.default_language):
+            if code in entry.questions:
+                return entry.questions[code][0]
+        return next(iter(entry.questions.values()))[0]
+
+    def localise(self, entry: Entry, lang: str) -> tuple[str, str, bool]:
+        """Pick the answer text: written > machine draft > live translation > default."""
+        if lang in entry.answer and lang not in entry.drafts:
+            return entry.answer[lang], lang, False
+        if lang in entry.answer:
+            return entry.answer[lang], lang, True
+        default = self.settings.default_language
+        source = default if default in entry.answer else next(iter(entry.answer))
+        try:
+            return self.translator.translate(entry.answer[source], source, lang), lang, True
+        except TranslationError as exc:
+            log.info("answer of %s stays in %s: %s", entry.id, source, exc)
+        return entry.answer[source], source, False
