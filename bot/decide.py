@@ -8,6 +8,7 @@ from typing import Literal
 from bot.index import Hit
 
 Action = Literal["answer", "clarify", "handoff"]
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def decide(hits: list[Hit], t: Thresholds) -> Decision:
         return Decision("handoff", None, ())
     best = hits[0]
     runner_up = hits[1].score if len(hits) > 1 else -1.0
-    if best.score >= t.answer and best.score - runner_up >= t.margin:
+    # The epsilon keeps a lead of exactly the margin an answer: 0.58 - 0.55 is 0.0299999...
+    if best.score >= t.answer and best.score - runner_up >= t.margin - _EPSILON:
         return Decision("answer", best, ())
     suggestions = tuple(h for h in hits[:3] if h.score >= t.clarify)
     return Decision("clarify", best, suggestions)

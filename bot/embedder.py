@@ -132,7 +132,9 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(
                 f"cannot load sentence-transformers model '{model_name_or_path}': {exc}"
             ) from exc
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method and warns on the old name.
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
         self.dim = int(dim or 0)
         st_version = _version("sentence-transformers")
         self.name = f"st:{model_name_or_path}@sentence-transformers-{st_version}"

@@ -21,6 +21,13 @@ MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 10_000
 ENTRY_KEYS = ("id", "questions", "answer", "category", "tags", "markets", "handoff", "drafts")
 TOP_KEYS = ("entries",)
+# libyaml parses a large FAQ many times faster and does not recurse in Python on deep nesting.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CORE = "tag:yaml.org,2002:"
+# Tags a FAQ file may carry (implicitly or explicitly); anything else is refused by name.
+_ALLOWED_TAGS = frozenset(
+    _CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
 
 
 @dataclass(frozen=True)
@@ -127,9 +134,40 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _scalar(node: yaml.Node) -> Any:
-    # Construct a plain Python value for a scalar node with YAML's usual typing.
-    return yaml.safe_load(yaml.serialize(node))
+def _text(node: yaml.Node) -> str:
+    """Return a scalar as the author wrote it; "" for null or a non-scalar."""
+    # Text stays text: YAML 1.1 typing would read `no:` (Norwegian) as False, `yes` as True
+    # and `1.10` as 1.1, none of which a FAQ author means.
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _CORE + "null":
+        return ""
+    return str(node.value)
+
+
+def _key(ctx: _Ctx, node: yaml.Node) -> str | None:
+    """Return a mapping key as text, reporting keys that are lists or mappings."""
+    if not isinstance(node, yaml.ScalarNode):
+        ctx.error(node, "a key must be plain text, not a list or mapping")
+        return None
+    return _text(node)
+
+
+def _check_tags(ctx: _Ctx, root: yaml.Node) -> None:
+    """Report YAML tags and merge keys a FAQ has no use for (walks without recursion)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # aliases share nodes; visit each once
+            continue
+        seen.add(id(node))
+        if node.tag == _CORE + "merge":
+            ctx.error(node, "merge keys ('<<') are not supported; write the keys out")
+        elif node.tag not in _ALLOWED_TAGS:
+            ctx.error(node, f"YAML tag '{node.tag}' is not allowed in a FAQ file")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.extend((k, v))
 
 
 def _strings(ctx: _Ctx, node: yaml.Node, what: str, limit: int) -> list[tuple[str, yaml.Node]]:
@@ -140,9 +178,7 @@ def _strings(ctx: _Ctx, node: yaml.Node, what: str, limit: int) -> list[tuple[st
         if not isinstance(item, yaml.ScalarNode):
             ctx.error(item, f"{what} must be text")
             continue
-        value = _scalar(item)
-        if not isinstance(value, str):
-            value = "" if value is None else str(value)
+        value = _text(item)
         if not value.strip():
             ctx.error(item, f"{what} is empty")
             continue
@@ -160,8 +196,15 @@ def _lang_map(ctx: _Ctx, node: yaml.Node, key: str) -> list[tuple[str, yaml.Node
         ctx.error(node, f"'{key}' must map language codes to text, e.g. 'en: ...'")
         return []
     out = []
+    seen: set[str] = set()
     for knode, vnode in node.value:
-        lang = str(_scalar(knode))
+        lang = _key(ctx, knode)
+        if lang is None:
+            continue
+        if lang in seen:
+            ctx.error(knode, f"language '{lang}' appears twice in '{key}'; merge them into one")
+            continue
+        seen.add(lang)
         if lang not in ISO_639_1:
             hint = f" (use '{lang[:2].lower()}')" if lang[:2].lower() in ISO_639_1 else ""
             ctx.error(knode, f"'{lang}' in '{key}' is not an ISO 639-1 language code{hint}")
@@ -176,7 +219,9 @@ def _parse_entry(ctx: _Ctx, node: yaml.Node, default_language: str) -> Entry | N
         return None
     fields: dict[str, yaml.Node] = {}
     for knode, vnode in node.value:
-        key = str(_scalar(knode))
+        key = _key(ctx, knode)
+        if key is None:
+            continue
         if key not in ENTRY_KEYS:
             close = difflib.get_close_matches(key, ENTRY_KEYS, n=1)
             allowed = ", ".join(ENTRY_KEYS)
@@ -192,9 +237,12 @@ def _parse_entry(ctx: _Ctx, node: yaml.Node, default_language: str) -> Entry | N
         ctx.error(node, "entry has no 'id'")
         ok = False
     else:
-        entry_id = str(_scalar(fields["id"]) or "")
-        if not ID_RE.match(entry_id):
-            ctx.error(fields["id"], f"id '{entry_id}' must match [a-z0-9][a-z0-9._-]*")
+        entry_id = _text(fields["id"])
+        if not isinstance(fields["id"], yaml.ScalarNode):
+            ctx.error(fields["id"], "id must be a text such as 'returns-window'")
+            ok = False
+        elif not ID_RE.fullmatch(entry_id):
+            ctx.error(fields["id"], f"id {entry_id!r} must match [a-z0-9][a-z0-9._-]*")
             ok = False
     label = f"entry '{entry_id}'" if entry_id else "entry"
     questions: dict[str, tuple[str, ...]] = {}
@@ -206,6 +254,9 @@ def _parse_entry(ctx: _Ctx, node: yaml.Node, default_language: str) -> Entry | N
             qs = [q for q, _ in _strings(ctx, vnode, f"question ({lang})", MAX_QUESTION_CHARS)]
             if qs:
                 questions[lang] = tuple(qs)
+        node_q = fields["questions"]
+        if isinstance(node_q, yaml.MappingNode) and not node_q.value:
+            ctx.error(node_q, f"{label} has an empty 'questions' mapping")
         if not questions:
             ok = False
     answer: dict[str, str] = {}
@@ -234,14 +285,15 @@ def _parse_entry(ctx: _Ctx, node: yaml.Node, default_language: str) -> Entry | N
             ctx.error(fields["drafts"], f"draft language '{lang}' has no answer in {label}")
     handoff = False
     if "handoff" in fields:
-        value = _scalar(fields["handoff"])
-        if not isinstance(value, bool):
-            ctx.error(fields["handoff"], "handoff must be true or false")
-        handoff = value is True
+        hnode = fields["handoff"]
+        if hnode.tag != _CORE + "bool":
+            ctx.error(hnode, "handoff must be true or false")
+        else:
+            handoff = _text(hnode).lower() in ("true", "yes", "on")
     category = Path(ctx.path).stem
     if "category" in fields:
-        value = _scalar(fields["category"])
-        if not isinstance(value, str) or not value.strip():
+        value = _text(fields["category"])
+        if not value.strip():
             ctx.error(fields["category"], "category must be a non-empty text")
         else:
             category = value.strip()
@@ -275,19 +327,44 @@ def parse_file(path: Path, default_language: str = "en", display: str | None = N
     ctx = _Ctx(display or str(path))
     result = LoadResult()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        ctx.error(None, f"cannot read file: {exc}", line=1)
+        data = path.read_bytes()
+    except OSError as exc:
+        ctx.error(None, f"cannot read file: {exc.strerror or exc}", line=1)
         result.problems = ctx.problems
         return result
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        ctx.error(None, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8",
+                  line=line)
+        result.problems = ctx.problems
+        return result
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        ctx.error(None, f"YAML syntax error: {exc.problem or exc}", line=line)
+        lines = text.splitlines()
+        hint = ""
+        if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+            hint = " (YAML cannot indent with tabs; use spaces)"
+        ctx.error(None, f"YAML syntax error: {exc.problem or exc}{hint}", line=line)
         result.problems = ctx.problems
         return result
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL: binary data
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        ctx.error(None, f"not a text file: control character U+{char:04X} is not allowed",
+                  line=line)
+        result.problems = ctx.problems
+        return result
+    except (yaml.YAMLError, RecursionError) as exc:
+        ctx.error(None, f"YAML cannot be read: {exc.__class__.__name__}: {exc}", line=1)
+        result.problems = ctx.problems
+        return result
+    if root is not None:
+        _check_tags(ctx, root)
     if root is None:
         ctx.error(None, "file is empty; expected 'entries:' with a list of entries", line=1)
     elif not isinstance(root, yaml.MappingNode):
@@ -295,8 +372,13 @@ def parse_file(path: Path, default_language: str = "en", display: str | None = N
     else:
         entries_node = None
         for knode, vnode in root.value:
-            key = str(_scalar(knode))
+            key = _key(ctx, knode)
+            if key is None:
+                continue
             if key == "entries":
+                if entries_node is not None:
+                    # Otherwise the second list silently hides every entry of the first.
+                    ctx.error(knode, "'entries' appears twice; put all entries in one list")
                 entries_node = vnode
             else:
                 ctx.error(knode, f"unknown top-level key '{key}'; only 'entries' is allowed")
