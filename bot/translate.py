@@ -58,7 +58,9 @@ _CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$")
 PLACEHOLDER = "XQ{}QX"
 _PLACEHOLDER_RE = re.compile(r"X\s?Q\s?(\d{1,4})\s?Q\s?X", re.IGNORECASE)
 
-_NUM = r"\d{1,3}(?:[.,\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
+# Thousands may be grouped by "." "," "'" or (narrow) no-break spaces; next to a currency a
+# plain space too ("1 299,00 €").
+_NUM = r"\d{1,3}(?:[ .,\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
 _CUR = (
     r"[€$£¥₹₽₺₩¢]|(?:US|A|C|NZ|HK|R)\$|"
     r"(?:CHF|EUR|USD|GBP|SEK|NOK|DKK|PLN|CZK|HUF|JPY|CNY|RMB|KRW|RUB|TRY|BRL|zł|kr|Kč)"
@@ -156,11 +158,12 @@ class _WarnOnce:
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def __call__(self, key: tuple[str, str], message: str) -> None:
+    def __call__(self, key: tuple[str, str], message: str, exc_info: bool = False) -> None:
         with self._lock:
             first = key not in self._seen
             self._seen.add(key)
-        log.log(logging.WARNING if first else logging.DEBUG, "translation degraded: %s", message)
+        level = logging.WARNING if first else logging.DEBUG
+        log.log(level, "translation degraded: %s", message, exc_info=exc_info and first)
 
     def reset(self) -> None:
         with self._lock:
@@ -525,13 +528,13 @@ class ArgosTranslator:
                     out = self._run(pair, out)
                 result = unmask(out, spans)
             except TranslationError as exc:
-                log.warning("translation degraded: %s->%s: %s", src, tgt, exc)
+                # Messages name pairs, packs and counts, never the shopper's words.
+                self._warn((f"{src}->{tgt}", str(exc)), f"{src}->{tgt}: {exc}")
                 raise
             except Exception as exc:  # the model or tokenizer failed: degrade, never a 500
-                log.warning("translation degraded: %s->%s: model failure", src, tgt, exc_info=True)
-                raise TranslationError(
-                    f"{src}->{tgt}: the translation model failed: {exc}"
-                ) from exc
+                message = f"{src}->{tgt}: the translation model failed ({type(exc).__name__})"
+                self._warn((f"{src}->{tgt}", type(exc).__name__), message, exc_info=True)
+                raise TranslationError(f"{message}: {exc}") from exc
         if self._maxsize:
             with self._lock:
                 self._cache[key] = result
@@ -567,8 +570,8 @@ class ArgosTranslator:
                 loaded = self._load(info)
             except Exception as exc:
                 message = f"{pair[0]}->{pair[1]}: the pack at {info.path} cannot be loaded: {exc}"
-                log.warning("translation degraded: %s", message, exc_info=True)
-                self._broken[pair] = message  # reported once; `reload()` tries again
+                log.debug("loading %s failed", info.path, exc_info=True)
+                self._broken[pair] = message  # fail fast from now on; `reload()` tries again
                 raise TranslationError(message) from exc
             self._loaded[pair] = loaded
             return loaded
@@ -641,10 +644,12 @@ class ArgosTranslator:
                 if prefix_token and value.startswith(prefix_token):
                     value = value[len(prefix_token) :]
                 translated.append(value.strip())
+        # Chinese and Japanese sentences follow each other without a space.
+        glue = "" if pair[1] in {"zh", "zt", "ja"} else " "
         out: list[str] = []
         pos = 0
         for head, count in layout:
-            out.append(head + " ".join(translated[pos : pos + count]))
+            out.append(head + glue.join(translated[pos : pos + count]))
             pos += count
         return "\n".join(out)
 

@@ -184,6 +184,7 @@ PROTECTED = [
     ("Preis: €49.95, $9.95 oder 1.299,00 €", ["€49.95", "$9.95", "1.299,00 €"]),
     ("Nur 49 EUR, CHF 20 oder 12,50 zł; 20 % Rabatt", ["49 EUR", "CHF 20", "12,50 zł", "20 %"]),
     ("Bis 24.12.2025 um 14:30", ["24.12.2025", "14:30"]),
+    ("Heute 1 299,00 € statt 1.499 CHF", ["1 299,00 €", "1.499 CHF"]),
     (
         "Siehe [Rückgabe](https://shop.example.com/r_1) und ![Logo](/img/a.png)",
         ["[Rückgabe](https://shop.example.com/r_1)", "![Logo](/img/a.png)"],
@@ -337,6 +338,18 @@ def test_broken_model_degrades(de_en: ArgosTranslator, caplog: pytest.LogCapture
     with pytest.raises(TranslationError, match="cannot be loaded"):  # no retry storm
         de_en.translate("Danke", "de", "en")
     assert de_en.model_calls == 0
+
+
+def test_failing_tokenizer_degrades(
+    de_en: ArgosTranslator, caplog: pytest.LogCaptureFixture
+) -> None:
+    [info] = de_en.list_packs()
+    (info.path / "sentencepiece.model").write_bytes(b"garbage")  # read at the first encode
+    caplog.set_level(logging.WARNING, logger="bot.translate")
+    with pytest.raises(TranslationError, match="the translation model failed"):
+        de_en.translate("Hallo welt", "de", "en")
+    assert "Traceback" in caplog.text or caplog.records[0].exc_info
+    assert "Hallo" not in caplog.text
 
 
 def test_translator_from_settings(packs_dir: Path, de_en_pack: Path) -> None:
