@@ -492,6 +492,17 @@ class ArgosTranslator:
             self._cache.clear()
         self._warn.reset()
 
+    def preload(self) -> list[str]:
+        """Load every pack now (at server start, so no shopper waits); return the failures."""
+        failures = []
+        for pair in sorted(self._packs):
+            try:
+                self._pack(pair)
+            except TranslationError as exc:
+                self._warn((f"{pair[0]}->{pair[1]}", str(exc)), str(exc))
+                failures.append(str(exc))
+        return failures
+
     def pairs(self) -> set[tuple[str, str]]:
         """Return direct pairs and those reachable through English."""
         direct = set(self._packs)

@@ -338,6 +338,14 @@ def test_broken_model_degrades(de_en: ArgosTranslator, caplog: pytest.LogCapture
     with pytest.raises(TranslationError, match="cannot be loaded"):  # no retry storm
         de_en.translate("Danke", "de", "en")
     assert de_en.model_calls == 0
+    [failure] = de_en.preload()
+    assert "cannot be loaded" in failure
+
+
+def test_preload(de_en_es: ArgosTranslator) -> None:
+    assert de_en_es.preload() == []
+    assert de_en_es.model_calls == 0
+    assert de_en_es.translate("Danke", "de", "es") == "Gracias"
 
 
 def test_failing_tokenizer_degrades(
