@@ -349,6 +349,10 @@ def parse_file(path: Path, default_language: str = "en", display: str | None = N
         hint = ""
         if 0 < line <= len(lines) and "\t" in lines[line - 1]:
             hint = " (YAML cannot indent with tabs; use spaces)"
+        cmark = exc.context_mark
+        if exc.context and cmark is not None and cmark.line + 1 != line:
+            # An unclosed quote or bracket fails at the end of the file; say where it opened.
+            hint += f" ({exc.context} at line {cmark.line + 1})"
         ctx.error(None, f"YAML syntax error: {exc.problem or exc}{hint}", line=line)
         result.problems = ctx.problems
         return result
