@@ -108,6 +108,13 @@ class Settings(BaseSettings):
                     )
         return self
 
+    # Added for the HTTP service (issue 4).
+    # Shopper messages and feedback per conversation per minute (per process, like the IP limit).
+    conversation_rate_limit_per_minute: int = Field(20, ge=1)
+    # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
+    # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
+    triage_rules_file: Path | None = None
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning validation failures into one clear ConfigError."""

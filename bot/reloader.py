@@ -1,0 +1,81 @@
+"""Hot reload: notice changed FAQ files and rebuild the index in the background.
+
+A thread hashes the FAQ files every ``reload_poll_seconds``; when the hash changes it calls
+``FaqBot.reload()``, which builds the new index aside and swaps it in one assignment. A broken
+edit leaves the last good index answering and its error (path:line) in ``FaqBot.status``;
+the next edit is tried again. The lead's reload call runs the same path at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.faq import fingerprint
+from bot.pipeline import FaqBot, ReloadStatus
+
+log = logging.getLogger(__name__)
+
+
+class Reloader:
+    """Polls the FAQ fingerprint and reloads the bot when it changes."""
+
+    def __init__(self, bot: FaqBot, poll_seconds: float) -> None:
+        if poll_seconds < 0:
+            raise ValueError(
+                f"FAQBOT_RELOAD_POLL_SECONDS must be >= 0 (0 = off), got {poll_seconds}"
+            )
+        self.bot = bot
+        self.poll_seconds = poll_seconds
+        self._seen: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _fingerprint(self) -> str | None:
+        try:
+            return fingerprint(self.bot.settings.faq_dir)
+        except OSError as exc:  # the folder is being replaced, or unreadable for a moment
+            log.warning("cannot read the FAQ folder: %s", exc)
+            return None
+
+    def reload_now(self) -> ReloadStatus:
+        """Reload at once (the lead's reload call, and the first load at start)."""
+        with self._lock:
+            self._seen = self._fingerprint()
+            return self.bot.reload()
+
+    def check(self) -> bool:
+        """Reload if the FAQ files changed since the last look; return whether it did."""
+        current = self._fingerprint()
+        if current is None or current == self._seen:
+            return False
+        log.info("FAQ files changed, rebuilding the index in the background")
+        self.reload_now()
+        return True
+
+    def start(self) -> None:
+        """Load the index now in the background, then keep watching (if polling is on)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="faq-reloader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching; a reload in progress finishes first (up to ``timeout``)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
+            self.reload_now()
+        except Exception:  # keep the server up; the status carries the error
+            log.exception("first index load failed")
+        while self.poll_seconds > 0 and not self._stop.wait(self.poll_seconds):
+            try:
+                self.check()
+            except Exception:
+                log.exception("FAQ reload check failed")
