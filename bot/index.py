@@ -60,6 +60,23 @@ class SearchIndex:
         ]
         self.version: str = manifest["build_id"]
         self.model: str = manifest["model"]
+        self.centroid_weight = 0.5
+        # One normalised mean vector per entry: the average over all its phrasings (in all
+        # languages) is a steadier target than any single phrasing.
+        self.entry_ids: list[str] = sorted(self.entries)
+        self._entry_pos = {eid: i for i, eid in enumerate(self.entry_ids)}
+        self.centroids = self._centroids()
+
+    def _centroids(self) -> Vectors:
+        dim = int(self.index.d)
+        sums = np.zeros((len(self.entry_ids), dim), dtype=np.float32)
+        if self.size:
+            vecs = self.vectors()
+            rows = np.array([self._entry_pos[e] for e, _l, _t in self.rows])
+            np.add.at(sums, rows, vecs)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.ascontiguousarray(sums / norms, dtype=np.float32)
 
     @property
     def size(self) -> int:
@@ -72,26 +89,38 @@ class SearchIndex:
         return np.asarray(self.index.reconstruct_n(0, self.size), dtype=np.float32)
 
     def search(self, query: Vectors, k: int = 5, market: str | None = None) -> list[Hit]:
-        """Return the best-scoring entries for one query vector, best first, one hit each."""
+        """Return the best entries for one query vector, best first, one hit each.
+
+        An entry scores ``(1 - w) * best phrasing + w * centroid`` cosine (w =
+        ``centroid_weight``): measured on MASSIVE, CLINC150, BANKING77 and the shop dev set,
+        this beats the best phrasing alone by 4 to 8 points of accuracy@1 (BENCHMARKS.md).
+        """
         if self.size == 0:
             return []
+        q = query.reshape(1, -1).astype(np.float32, copy=False)
         depth = min(self.size, max(64, k * 16))
-        scores, ids = self.index.search(query.reshape(1, -1), depth)
-        hits: dict[str, Hit] = {}
-        market = market.upper() if market else None
+        scores, ids = self.index.search(q, depth)
+        best: dict[str, tuple[float, str]] = {}
         for score, row in zip(scores[0], ids[0], strict=True):
-            if row < 0:
-                continue
-            entry_id, _lang, text = self.rows[row]
-            if entry_id in hits:
-                continue
-            entry = self.entries[entry_id]
+            if row >= 0 and self.rows[row][0] not in best:
+                best[self.rows[row][0]] = (float(score), self.rows[row][2])
+        # Entries whose best phrasing is below the searched depth get the depth's lowest score:
+        # an upper bound, so they are never favoured by the cut.
+        floor = float(scores[0][-1]) if len(scores[0]) else -1.0
+        cent = self.centroids @ q[0]
+        w = self.centroid_weight
+        market = market.upper() if market else None
+        hits = []
+        for pos in np.argsort(-cent)[: max(k * 4, 32)].tolist() + [
+            self._entry_pos[e] for e in best
+        ]:
+            entry = self.entries[self.entry_ids[pos]]
             if market and entry.markets and market not in entry.markets:
                 continue
-            hits[entry_id] = Hit(entry, float(score), text)
-            if len(hits) >= k:
-                break
-        return sorted(hits.values(), key=lambda h: (-h.score, h.entry.id))
+            top, text = best.get(entry.id, (floor, ""))
+            hits.append(Hit(entry, (1 - w) * top + w * float(cent[pos]), text))
+        unique = {h.entry.id: h for h in hits}
+        return sorted(unique.values(), key=lambda h: (-h.score, h.entry.id))[:k]
 
 
 def _manifest_for(entries: list[Entry], embedder: Embedder, fingerprint: str) -> dict[str, Any]:
