@@ -1,0 +1,1421 @@
+/* faqbot chat widget.
+ *
+ * Embed with one tag:
+ *   <script src="https://bot.example/widget.js" defer
+ *           data-server="https://bot.example"  (default: where this file came from)
+ *           data-locale="de"                   (default: the browser's language)
+ *           data-market="EU" data-title="Help" data-color="#1e4d40"></script>
+ *
+ * Everything renders inside a Shadow DOM so the shop's CSS cannot reach it and its CSS cannot
+ * reach the shop. Text from the server (answers, agent replies) is only ever put into the page
+ * with textContent / createTextNode: the Markdown subset is parsed here and built as DOM nodes,
+ * so HTML inside an answer shows as text and never runs.
+ */
+(() => {
+  "use strict";
+
+  if (window.__faqbotWidget) return; // the tag was pasted twice: one widget is enough
+  window.__faqbotWidget = true;
+
+  const script = document.currentScript;
+  const attr = (name) => (script && script.getAttribute("data-" + name)) || "";
+
+  // ---------------------------------------------------------------- strings
+  const LANGS = {
+    en: "English", de: "Deutsch", es: "Español", fr: "Français", it: "Italiano",
+    nl: "Nederlands", pl: "Polski", pt: "Português", zh: "中文", ja: "日本語", ko: "한국어",
+    ru: "Русский", tr: "Türkçe", sv: "Svenska",
+  };
+
+  const STRINGS = {
+    en: {
+      title: "Customer service",
+      subtitle: "Ask in any language",
+      greeting: "Hi! I can help with orders, delivery, returns and payment. Ask me anything, in your own language.",
+      placeholder: "Type your question…",
+      inputLabel: "Your question",
+      send: "Send",
+      open: "Open chat",
+      close: "Close chat",
+      human: "Talk to a person",
+      humanMessage: "I'd like to talk to a person.",
+      helpfulQ: "Was this helpful?",
+      helpful: "Helpful",
+      notHelpful: "Not helpful",
+      thanks: "Thanks for your feedback!",
+      offerHuman: "Sorry that didn't help. Would you like to talk to a person?",
+      handoff: "A person from our team will reply here soon.",
+      didYouMean: "Did you mean one of these?",
+      typing: "Typing…",
+      offline: "We can't reach the chat service right now. Please check your connection.",
+      retry: "Try again",
+      error: "Something went wrong. Please try again.",
+      tooLong: "That message is too long. Please shorten it.",
+      rateLimit: "You're sending messages very quickly. Please wait a moment.",
+      machineTranslated: "Machine-translated",
+      otherLanguage: "Not yet available in your language, so here it is in {lang}.",
+      you: "You",
+      bot: "Assistant",
+      agent: "Support team",
+      notice: "Notice",
+      language: "Language",
+      unread: "{n} new messages",
+      resolved: "Our team has closed this conversation. Write again any time.",
+      close_x: "Close",
+    },
+    de: {
+      title: "Kundenservice",
+      subtitle: "Frag in jeder Sprache",
+      greeting: "Hallo! Ich helfe bei Bestellungen, Versand, Rücksendungen und Zahlung. Frag mich einfach, in deiner Sprache.",
+      placeholder: "Deine Frage…",
+      inputLabel: "Deine Frage",
+      send: "Senden",
+      open: "Chat öffnen",
+      close: "Chat schließen",
+      human: "Mit einer Person sprechen",
+      humanMessage: "Ich möchte mit einer Person sprechen.",
+      helpfulQ: "War das hilfreich?",
+      helpful: "Hilfreich",
+      notHelpful: "Nicht hilfreich",
+      thanks: "Danke für dein Feedback!",
+      offerHuman: "Schade, dass das nicht geholfen hat. Möchtest du mit einer Person sprechen?",
+      handoff: "Eine Person aus unserem Team antwortet dir bald hier.",
+      didYouMean: "Meintest du eine dieser Fragen?",
+      typing: "Schreibt…",
+      offline: "Der Chat ist gerade nicht erreichbar. Bitte prüfe deine Verbindung.",
+      retry: "Erneut versuchen",
+      error: "Etwas ist schiefgelaufen. Bitte versuche es erneut.",
+      tooLong: "Die Nachricht ist zu lang. Bitte kürze sie.",
+      rateLimit: "Du schreibst sehr schnell. Bitte warte einen Moment.",
+      machineTranslated: "Maschinell übersetzt",
+      otherLanguage: "Noch nicht in deiner Sprache verfügbar, daher auf {lang}.",
+      you: "Du",
+      bot: "Assistent",
+      agent: "Support-Team",
+      notice: "Hinweis",
+      language: "Sprache",
+      unread: "{n} neue Nachrichten",
+      resolved: "Unser Team hat dieses Gespräch beendet. Schreib uns jederzeit wieder.",
+      close_x: "Schließen",
+    },
+    es: {
+      title: "Atención al cliente",
+      subtitle: "Pregunta en cualquier idioma",
+      greeting: "¡Hola! Te ayudo con pedidos, envíos, devoluciones y pagos. Pregúntame lo que quieras, en tu idioma.",
+      placeholder: "Escribe tu pregunta…",
+      inputLabel: "Tu pregunta",
+      send: "Enviar",
+      open: "Abrir chat",
+      close: "Cerrar chat",
+      human: "Hablar con una persona",
+      humanMessage: "Quiero hablar con una persona.",
+      helpfulQ: "¿Te ha sido útil?",
+      helpful: "Útil",
+      notHelpful: "No es útil",
+      thanks: "¡Gracias por tu opinión!",
+      offerHuman: "Lamentamos que no te haya ayudado. ¿Quieres hablar con una persona?",
+      handoff: "Una persona de nuestro equipo te responderá aquí en breve.",
+      didYouMean: "¿Querías decir alguna de estas?",
+      typing: "Escribiendo…",
+      offline: "Ahora mismo no podemos conectar con el chat. Comprueba tu conexión.",
+      retry: "Reintentar",
+      error: "Algo ha fallado. Inténtalo de nuevo.",
+      tooLong: "El mensaje es demasiado largo. Acórtalo, por favor.",
+      rateLimit: "Estás enviando mensajes muy rápido. Espera un momento.",
+      machineTranslated: "Traducción automática",
+      otherLanguage: "Aún no está disponible en tu idioma; aquí la tienes en {lang}.",
+      you: "Tú",
+      bot: "Asistente",
+      agent: "Equipo de soporte",
+      notice: "Aviso",
+      language: "Idioma",
+      unread: "{n} mensajes nuevos",
+      resolved: "Nuestro equipo ha cerrado esta conversación. Escríbenos cuando quieras.",
+      close_x: "Cerrar",
+    },
+    fr: {
+      title: "Service client",
+      subtitle: "Posez vos questions dans votre langue",
+      greeting: "Bonjour ! Je peux vous aider pour les commandes, la livraison, les retours et le paiement. Posez votre question dans votre langue.",
+      placeholder: "Votre question…",
+      inputLabel: "Votre question",
+      send: "Envoyer",
+      open: "Ouvrir le chat",
+      close: "Fermer le chat",
+      human: "Parler à une personne",
+      humanMessage: "Je voudrais parler à une personne.",
+      helpfulQ: "Cette réponse vous a-t-elle aidé ?",
+      helpful: "Utile",
+      notHelpful: "Pas utile",
+      thanks: "Merci pour votre avis !",
+      offerHuman: "Désolé que cela ne vous ait pas aidé. Voulez-vous parler à une personne ?",
+      handoff: "Une personne de notre équipe vous répondra ici sous peu.",
+      didYouMean: "Vouliez-vous dire l'une de ces questions ?",
+      typing: "En train d'écrire…",
+      offline: "Impossible de joindre le service de chat pour le moment. Vérifiez votre connexion.",
+      retry: "Réessayer",
+      error: "Une erreur s'est produite. Veuillez réessayer.",
+      tooLong: "Ce message est trop long. Merci de le raccourcir.",
+      rateLimit: "Vous envoyez des messages très vite. Patientez un instant.",
+      machineTranslated: "Traduction automatique",
+      otherLanguage: "Pas encore disponible dans votre langue, voici la réponse en {lang}.",
+      you: "Vous",
+      bot: "Assistant",
+      agent: "Équipe support",
+      notice: "Information",
+      language: "Langue",
+      unread: "{n} nouveaux messages",
+      resolved: "Notre équipe a clôturé cette conversation. Écrivez-nous quand vous voulez.",
+      close_x: "Fermer",
+    },
+    it: {
+      title: "Servizio clienti",
+      subtitle: "Chiedi in qualsiasi lingua",
+      greeting: "Ciao! Posso aiutarti con ordini, spedizioni, resi e pagamenti. Chiedimi pure, nella tua lingua.",
+      placeholder: "Scrivi la tua domanda…",
+      inputLabel: "La tua domanda",
+      send: "Invia",
+      open: "Apri la chat",
+      close: "Chiudi la chat",
+      human: "Parla con una persona",
+      humanMessage: "Vorrei parlare con una persona.",
+      helpfulQ: "Ti è stato utile?",
+      helpful: "Utile",
+      notHelpful: "Non utile",
+      thanks: "Grazie per il tuo feedback!",
+      offerHuman: "Ci dispiace che non ti abbia aiutato. Vuoi parlare con una persona?",
+      handoff: "Una persona del nostro team ti risponderà qui a breve.",
+      didYouMean: "Intendevi una di queste?",
+      typing: "Sta scrivendo…",
+      offline: "Al momento non riusciamo a raggiungere la chat. Controlla la connessione.",
+      retry: "Riprova",
+      error: "Qualcosa è andato storto. Riprova.",
+      tooLong: "Il messaggio è troppo lungo. Accorcialo, per favore.",
+      rateLimit: "Stai inviando messaggi molto velocemente. Attendi un momento.",
+      machineTranslated: "Traduzione automatica",
+      otherLanguage: "Non ancora disponibile nella tua lingua, ecco la risposta in {lang}.",
+      you: "Tu",
+      bot: "Assistente",
+      agent: "Team di assistenza",
+      notice: "Avviso",
+      language: "Lingua",
+      unread: "{n} nuovi messaggi",
+      resolved: "Il nostro team ha chiuso questa conversazione. Scrivici quando vuoi.",
+      close_x: "Chiudi",
+    },
+    nl: {
+      title: "Klantenservice",
+      subtitle: "Vraag het in elke taal",
+      greeting: "Hoi! Ik help je met bestellingen, verzending, retouren en betalen. Stel je vraag gewoon in je eigen taal.",
+      placeholder: "Typ je vraag…",
+      inputLabel: "Je vraag",
+      send: "Versturen",
+      open: "Chat openen",
+      close: "Chat sluiten",
+      human: "Met een medewerker praten",
+      humanMessage: "Ik wil graag met een medewerker praten.",
+      helpfulQ: "Was dit nuttig?",
+      helpful: "Nuttig",
+      notHelpful: "Niet nuttig",
+      thanks: "Bedankt voor je feedback!",
+      offerHuman: "Jammer dat dit niet hielp. Wil je met een medewerker praten?",
+      handoff: "Een medewerker van ons team antwoordt je hier binnenkort.",
+      didYouMean: "Bedoelde je een van deze vragen?",
+      typing: "Aan het typen…",
+      offline: "We kunnen de chat nu niet bereiken. Controleer je verbinding.",
+      retry: "Opnieuw proberen",
+      error: "Er ging iets mis. Probeer het opnieuw.",
+      tooLong: "Dit bericht is te lang. Maak het korter.",
+      rateLimit: "Je stuurt heel snel berichten. Wacht even.",
+      machineTranslated: "Automatisch vertaald",
+      otherLanguage: "Nog niet beschikbaar in jouw taal, daarom in het {lang}.",
+      you: "Jij",
+      bot: "Assistent",
+      agent: "Klantenservice-team",
+      notice: "Melding",
+      language: "Taal",
+      unread: "{n} nieuwe berichten",
+      resolved: "Ons team heeft dit gesprek gesloten. Schrijf ons gerust opnieuw.",
+      close_x: "Sluiten",
+    },
+    pl: {
+      title: "Obsługa klienta",
+      subtitle: "Pytaj w dowolnym języku",
+      greeting: "Cześć! Pomogę w sprawie zamówień, dostawy, zwrotów i płatności. Zadaj pytanie w swoim języku.",
+      placeholder: "Wpisz pytanie…",
+      inputLabel: "Twoje pytanie",
+      send: "Wyślij",
+      open: "Otwórz czat",
+      close: "Zamknij czat",
+      human: "Porozmawiaj z konsultantem",
+      humanMessage: "Chcę porozmawiać z konsultantem.",
+      helpfulQ: "Czy to było pomocne?",
+      helpful: "Pomocne",
+      notHelpful: "Niepomocne",
+      thanks: "Dziękujemy za opinię!",
+      offerHuman: "Przykro nam, że to nie pomogło. Chcesz porozmawiać z konsultantem?",
+      handoff: "Osoba z naszego zespołu wkrótce odpowie tutaj.",
+      didYouMean: "Czy chodziło o jedno z tych pytań?",
+      typing: "Pisze…",
+      offline: "Nie możemy teraz połączyć się z czatem. Sprawdź połączenie.",
+      retry: "Spróbuj ponownie",
+      error: "Coś poszło nie tak. Spróbuj ponownie.",
+      tooLong: "Wiadomość jest za długa. Skróć ją, proszę.",
+      rateLimit: "Wysyłasz wiadomości bardzo szybko. Poczekaj chwilę.",
+      machineTranslated: "Tłumaczenie maszynowe",
+      otherLanguage: "Jeszcze niedostępne w Twoim języku, więc podajemy w języku: {lang}.",
+      you: "Ty",
+      bot: "Asystent",
+      agent: "Zespół obsługi",
+      notice: "Informacja",
+      language: "Język",
+      unread: "Nowe wiadomości: {n}",
+      resolved: "Nasz zespół zamknął tę rozmowę. Napisz do nas w każdej chwili.",
+      close_x: "Zamknij",
+    },
+    pt: {
+      title: "Apoio ao cliente",
+      subtitle: "Pergunte em qualquer idioma",
+      greeting: "Olá! Posso ajudar com encomendas, entregas, devoluções e pagamentos. Pergunte o que quiser, no seu idioma.",
+      placeholder: "Escreva a sua pergunta…",
+      inputLabel: "A sua pergunta",
+      send: "Enviar",
+      open: "Abrir chat",
+      close: "Fechar chat",
+      human: "Falar com uma pessoa",
+      humanMessage: "Gostaria de falar com uma pessoa.",
+      helpfulQ: "Isto foi útil?",
+      helpful: "Útil",
+      notHelpful: "Não foi útil",
+      thanks: "Obrigado pelo seu feedback!",
+      offerHuman: "Lamentamos que não tenha ajudado. Quer falar com uma pessoa?",
+      handoff: "Uma pessoa da nossa equipa vai responder-lhe aqui em breve.",
+      didYouMean: "Quis dizer uma destas?",
+      typing: "A escrever…",
+      offline: "Não conseguimos ligar ao chat neste momento. Verifique a sua ligação.",
+      retry: "Tentar novamente",
+      error: "Algo correu mal. Tente novamente.",
+      tooLong: "A mensagem é demasiado longa. Encurte-a, por favor.",
+      rateLimit: "Está a enviar mensagens muito depressa. Aguarde um momento.",
+      machineTranslated: "Tradução automática",
+      otherLanguage: "Ainda não disponível no seu idioma, por isso aqui está em {lang}.",
+      you: "Você",
+      bot: "Assistente",
+      agent: "Equipa de apoio",
+      notice: "Aviso",
+      language: "Idioma",
+      unread: "{n} mensagens novas",
+      resolved: "A nossa equipa encerrou esta conversa. Escreva-nos quando quiser.",
+      close_x: "Fechar",
+    },
+    zh: {
+      title: "客户服务",
+      subtitle: "支持任何语言提问",
+      greeting: "您好！我可以帮您解答订单、配送、退货和付款方面的问题。请用您习惯的语言提问。",
+      placeholder: "输入您的问题…",
+      inputLabel: "您的问题",
+      send: "发送",
+      open: "打开聊天",
+      close: "关闭聊天",
+      human: "联系人工客服",
+      humanMessage: "我想联系人工客服。",
+      helpfulQ: "这个回答有帮助吗？",
+      helpful: "有帮助",
+      notHelpful: "没有帮助",
+      thanks: "感谢您的反馈！",
+      offerHuman: "很抱歉没能帮到您。需要联系人工客服吗？",
+      handoff: "我们的客服人员很快会在这里回复您。",
+      didYouMean: "您是想问以下问题吗？",
+      typing: "正在输入…",
+      offline: "暂时无法连接聊天服务，请检查您的网络连接。",
+      retry: "重试",
+      error: "出了点问题，请重试。",
+      tooLong: "消息太长，请缩短后再发送。",
+      rateLimit: "您发送消息太快了，请稍等片刻。",
+      machineTranslated: "机器翻译",
+      otherLanguage: "暂无您所用语言的版本，以下为{lang}内容。",
+      you: "您",
+      bot: "智能助手",
+      agent: "客服团队",
+      notice: "提示",
+      language: "语言",
+      unread: "{n} 条新消息",
+      resolved: "我们的客服已结束本次对话。如有需要，欢迎随时留言。",
+      close_x: "关闭",
+    },
+    ja: {
+      title: "カスタマーサービス",
+      subtitle: "どの言語でもご質問いただけます",
+      greeting: "こんにちは！ご注文、配送、返品、お支払いについてお手伝いします。お好きな言語でご質問ください。",
+      placeholder: "ご質問を入力してください…",
+      inputLabel: "ご質問",
+      send: "送信",
+      open: "チャットを開く",
+      close: "チャットを閉じる",
+      human: "担当者と話す",
+      humanMessage: "担当者と話したいです。",
+      helpfulQ: "この回答は役に立ちましたか？",
+      helpful: "役に立った",
+      notHelpful: "役に立たなかった",
+      thanks: "フィードバックありがとうございます！",
+      offerHuman: "お役に立てず申し訳ありません。担当者とお話しになりますか？",
+      handoff: "まもなく担当者がこちらで返信いたします。",
+      didYouMean: "もしかして、こちらのご質問ですか？",
+      typing: "入力中…",
+      offline: "現在チャットサービスに接続できません。通信環境をご確認ください。",
+      retry: "再試行",
+      error: "問題が発生しました。もう一度お試しください。",
+      tooLong: "メッセージが長すぎます。短くしてください。",
+      rateLimit: "送信が速すぎます。少しお待ちください。",
+      machineTranslated: "機械翻訳",
+      otherLanguage: "お客様の言語ではまだご用意がないため、{lang}で表示しています。",
+      you: "あなた",
+      bot: "アシスタント",
+      agent: "サポートチーム",
+      notice: "お知らせ",
+      language: "言語",
+      unread: "新着メッセージ {n} 件",
+      resolved: "担当者がこの会話を終了しました。いつでもまたご連絡ください。",
+      close_x: "閉じる",
+    },
+    ko: {
+      title: "고객 센터",
+      subtitle: "어떤 언어로든 물어보세요",
+      greeting: "안녕하세요! 주문, 배송, 반품, 결제에 대해 도와드릴게요. 편한 언어로 질문해 주세요.",
+      placeholder: "질문을 입력하세요…",
+      inputLabel: "질문",
+      send: "보내기",
+      open: "채팅 열기",
+      close: "채팅 닫기",
+      human: "상담원과 대화하기",
+      humanMessage: "상담원과 이야기하고 싶어요.",
+      helpfulQ: "도움이 되었나요?",
+      helpful: "도움이 됨",
+      notHelpful: "도움이 안 됨",
+      thanks: "의견 주셔서 감사합니다!",
+      offerHuman: "도움이 되지 못해 죄송합니다. 상담원과 대화하시겠어요?",
+      handoff: "곧 상담원이 여기에서 답변해 드릴 거예요.",
+      didYouMean: "혹시 이 중 하나를 찾으셨나요?",
+      typing: "입력 중…",
+      offline: "지금은 채팅 서비스에 연결할 수 없습니다. 인터넷 연결을 확인해 주세요.",
+      retry: "다시 시도",
+      error: "문제가 발생했습니다. 다시 시도해 주세요.",
+      tooLong: "메시지가 너무 깁니다. 줄여 주세요.",
+      rateLimit: "메시지를 너무 빨리 보내고 있어요. 잠시 기다려 주세요.",
+      machineTranslated: "기계 번역",
+      otherLanguage: "아직 사용하시는 언어로 제공되지 않아 {lang}(으)로 보여 드립니다.",
+      you: "나",
+      bot: "도우미",
+      agent: "고객 지원팀",
+      notice: "안내",
+      language: "언어",
+      unread: "새 메시지 {n}개",
+      resolved: "상담원이 이 대화를 종료했습니다. 언제든 다시 문의해 주세요.",
+      close_x: "닫기",
+    },
+    ru: {
+      title: "Служба поддержки",
+      subtitle: "Спрашивайте на любом языке",
+      greeting: "Здравствуйте! Я помогу с заказами, доставкой, возвратом и оплатой. Задайте вопрос на своём языке.",
+      placeholder: "Введите вопрос…",
+      inputLabel: "Ваш вопрос",
+      send: "Отправить",
+      open: "Открыть чат",
+      close: "Закрыть чат",
+      human: "Связаться с оператором",
+      humanMessage: "Я хочу поговорить с оператором.",
+      helpfulQ: "Это было полезно?",
+      helpful: "Полезно",
+      notHelpful: "Бесполезно",
+      thanks: "Спасибо за отзыв!",
+      offerHuman: "Жаль, что это не помогло. Хотите поговорить с оператором?",
+      handoff: "Сотрудник нашей команды скоро ответит вам здесь.",
+      didYouMean: "Возможно, вы имели в виду один из этих вопросов?",
+      typing: "Печатает…",
+      offline: "Сейчас не удаётся связаться с чатом. Проверьте подключение.",
+      retry: "Повторить",
+      error: "Что-то пошло не так. Попробуйте ещё раз.",
+      tooLong: "Сообщение слишком длинное. Сократите его, пожалуйста.",
+      rateLimit: "Вы отправляете сообщения слишком быстро. Подождите немного.",
+      machineTranslated: "Машинный перевод",
+      otherLanguage: "Пока недоступно на вашем языке, поэтому ответ на языке: {lang}.",
+      you: "Вы",
+      bot: "Ассистент",
+      agent: "Команда поддержки",
+      notice: "Уведомление",
+      language: "Язык",
+      unread: "Новых сообщений: {n}",
+      resolved: "Наша команда закрыла этот разговор. Пишите нам в любое время.",
+      close_x: "Закрыть",
+    },
+    tr: {
+      title: "Müşteri hizmetleri",
+      subtitle: "Her dilde sorabilirsiniz",
+      greeting: "Merhaba! Sipariş, kargo, iade ve ödeme konularında yardımcı olabilirim. Sorunuzu kendi dilinizde yazın.",
+      placeholder: "Sorunuzu yazın…",
+      inputLabel: "Sorunuz",
+      send: "Gönder",
+      open: "Sohbeti aç",
+      close: "Sohbeti kapat",
+      human: "Bir temsilciyle konuş",
+      humanMessage: "Bir temsilciyle konuşmak istiyorum.",
+      helpfulQ: "Bu yardımcı oldu mu?",
+      helpful: "Yardımcı oldu",
+      notHelpful: "Yardımcı olmadı",
+      thanks: "Geri bildiriminiz için teşekkürler!",
+      offerHuman: "Yardımcı olamadığımız için üzgünüz. Bir temsilciyle konuşmak ister misiniz?",
+      handoff: "Ekibimizden biri kısa süre içinde size burada yanıt verecek.",
+      didYouMean: "Bunlardan birini mi demek istediniz?",
+      typing: "Yazıyor…",
+      offline: "Şu anda sohbet hizmetine ulaşamıyoruz. Lütfen bağlantınızı kontrol edin.",
+      retry: "Tekrar dene",
+      error: "Bir şeyler ters gitti. Lütfen tekrar deneyin.",
+      tooLong: "Mesaj çok uzun. Lütfen kısaltın.",
+      rateLimit: "Çok hızlı mesaj gönderiyorsunuz. Lütfen biraz bekleyin.",
+      machineTranslated: "Makine çevirisi",
+      otherLanguage: "Henüz sizin dilinizde mevcut değil, bu yüzden {lang} olarak gösteriliyor.",
+      you: "Siz",
+      bot: "Asistan",
+      agent: "Destek ekibi",
+      notice: "Bilgi",
+      language: "Dil",
+      unread: "{n} yeni mesaj",
+      resolved: "Ekibimiz bu görüşmeyi kapattı. İstediğiniz zaman tekrar yazabilirsiniz.",
+      close_x: "Kapat",
+    },
+    sv: {
+      title: "Kundservice",
+      subtitle: "Fråga på valfritt språk",
+      greeting: "Hej! Jag hjälper dig med beställningar, leverans, returer och betalning. Fråga på ditt eget språk.",
+      placeholder: "Skriv din fråga…",
+      inputLabel: "Din fråga",
+      send: "Skicka",
+      open: "Öppna chatten",
+      close: "Stäng chatten",
+      human: "Prata med en person",
+      humanMessage: "Jag vill prata med en person.",
+      helpfulQ: "Var detta till hjälp?",
+      helpful: "Till hjälp",
+      notHelpful: "Inte till hjälp",
+      thanks: "Tack för din feedback!",
+      offerHuman: "Tråkigt att det inte hjälpte. Vill du prata med en person?",
+      handoff: "En person från vårt team svarar dig här snart.",
+      didYouMean: "Menade du någon av dessa?",
+      typing: "Skriver…",
+      offline: "Vi når inte chatten just nu. Kontrollera din anslutning.",
+      retry: "Försök igen",
+      error: "Något gick fel. Försök igen.",
+      tooLong: "Meddelandet är för långt. Korta ner det.",
+      rateLimit: "Du skickar meddelanden väldigt snabbt. Vänta en stund.",
+      machineTranslated: "Maskinöversatt",
+      otherLanguage: "Finns ännu inte på ditt språk, så här är det på {lang}.",
+      you: "Du",
+      bot: "Assistent",
+      agent: "Supportteamet",
+      notice: "Meddelande",
+      language: "Språk",
+      unread: "{n} nya meddelanden",
+      resolved: "Vårt team har avslutat samtalet. Skriv gärna igen när du vill.",
+      close_x: "Stäng",
+    },
+  };
+
+  /** Pick the first supported language from a list of BCP 47 tags ("de-AT" -> "de"). */
+  function pickLanguage(tags) {
+    for (const tag of tags) {
+      const base = String(tag || "").toLowerCase().split(/[-_]/)[0];
+      if (STRINGS[base]) return base;
+    }
+    return "en";
+  }
+
+  // ---------------------------------------------------------------- options
+  const scriptOrigin = (() => {
+    try { return new URL(script.src, location.href).origin; } catch { return location.origin; }
+  })();
+  const server = (attr("server") || scriptOrigin).replace(/\/+$/, "");
+  const pageLocale = attr("locale");
+  const browserLocales = navigator.languages && navigator.languages.length
+    ? navigator.languages : [navigator.language];
+  // The page's setting wins over the browser: the shop knows which storefront this is.
+  const localeHint = pageLocale || browserLocales[0] || "en";
+  let uiLang = pickLanguage(pageLocale ? [pageLocale] : browserLocales);
+  let chosenLang = null; // set only when the shopper picks a language in the widget
+  const market = attr("market") || null;
+  const customTitle = attr("title");
+  const accent = (() => {
+    const c = attr("color");
+    return c && window.CSS && CSS.supports("color", c) ? c : "#2454d6";
+  })();
+
+  const t = (key, vars) => {
+    let s = (STRINGS[uiLang] && STRINGS[uiLang][key]) || STRINGS.en[key] || key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.split("{" + k + "}").join(v);
+    return s;
+  };
+
+  // ---------------------------------------------------------------- storage
+  const storeKey = "faqbot:" + server;
+  const store = {
+    get(name) {
+      try { return JSON.parse(localStorage.getItem(storeKey) || "{}")[name]; } catch { return undefined; }
+    },
+    set(name, value) {
+      try {
+        const all = JSON.parse(localStorage.getItem(storeKey) || "{}");
+        if (value === undefined || value === null) delete all[name]; else all[name] = value;
+        localStorage.setItem(storeKey, JSON.stringify(all));
+      } catch { /* storage disabled (private mode): the chat still works for this page */ }
+    },
+  };
+
+  // ---------------------------------------------------------------- DOM helpers
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === "class") el.className = v;
+        else if (k === "text") el.textContent = v;
+        else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? "" : String(v));
+      }
+    }
+    for (const c of children) if (c !== null && c !== undefined) el.append(c);
+    return el;
+  }
+
+  const SVGNS = "http://www.w3.org/2000/svg";
+  function icon(paths, size = 20) {
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    for (const d of paths) {
+      const p = document.createElementNS(SVGNS, "path");
+      p.setAttribute("d", d);
+      svg.append(p);
+    }
+    return svg;
+  }
+  const ICON_CHAT = ["M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"];
+  const ICON_CLOSE = ["M6 6l12 12M18 6L6 18"];
+  const ICON_SEND = ["M3 11l18-8-8 18-2-8-8-2z"];
+  const ICON_UP = ["M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.6-7.6A2 2 0 0 0 19 9h-5l.8-4.1a1.5 1.5 0 0 0-2.7-1.1L9 9v12z"];
+  const ICON_DOWN = ["M17 14V3h4v11h-4zM15 3H6.7a2 2 0 0 0-2 1.6L3.1 12.2A2 2 0 0 0 5 15h5l-.8 4.1a1.5 1.5 0 0 0 2.7 1.1L15 15V3z"];
+  const ICON_GLOBE = ["M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM3 12h18M12 3c2.5 2.7 3.5 5.7 3.5 9s-1 6.3-3.5 9c-2.5-2.7-3.5-5.7-3.5-9s1-6.3 3.5-9z"];
+  const ICON_PERSON = ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 8a7 7 0 0 1 14 0"];
+
+  // ---------------------------------------------------------------- Markdown subset
+  const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
+
+  /** Return a safe absolute URL for a link target, or null (javascript:, data:, junk). */
+  function safeUrl(raw) {
+    try {
+      const url = new URL(raw, server + "/");
+      return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
+    } catch { return null; }
+  }
+
+  const INLINE = new RegExp(
+    [
+      String.raw`\[([^\]\n]+)\]\(([^()\s]+)\)`, // 1,2 [text](url)
+      String.raw`\*\*([^\n]+?)\*\*`, // 3 **bold**
+      String.raw`__([^_\n]+?)__`, // 4 __bold__
+      String.raw`(?<![\w*])\*([^*\s][^*\n]*?)\*(?![\w*])`, // 5 *italic*
+      "`([^`\\n]+)`", // 6 `code`
+      String.raw`(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])`, // 7 bare URL
+    ].join("|"),
+    "g",
+  );
+
+  /** Append inline Markdown (links, bold, italic, code, bare URLs) as DOM nodes. */
+  function renderInline(text, parent, depth = 0) {
+    let last = 0;
+    INLINE.lastIndex = 0;
+    const matches = [...text.matchAll(INLINE)];
+    for (const m of matches) {
+      if (m.index > last) parent.append(document.createTextNode(text.slice(last, m.index)));
+      last = m.index + m[0].length;
+      if (m[1] !== undefined) {
+        const href = safeUrl(m[2]);
+        if (!href) { parent.append(document.createTextNode(m[0])); continue; }
+        const a = h("a", { href, target: "_blank", rel: "noopener noreferrer" });
+        if (depth < 2) renderInline(m[1], a, depth + 1); else a.textContent = m[1];
+        parent.append(a);
+      } else if (m[3] !== undefined || m[4] !== undefined) {
+        const b = h("strong");
+        const inner = m[3] !== undefined ? m[3] : m[4];
+        if (depth < 2) renderInline(inner, b, depth + 1); else b.textContent = inner;
+        parent.append(b);
+      } else if (m[5] !== undefined) {
+        const i = h("em");
+        if (depth < 2) renderInline(m[5], i, depth + 1); else i.textContent = m[5];
+        parent.append(i);
+      } else if (m[6] !== undefined) {
+        parent.append(h("code", { text: m[6] }));
+      } else if (m[7] !== undefined) {
+        const href = safeUrl(m[7]);
+        parent.append(href
+          ? h("a", { href, target: "_blank", rel: "noopener noreferrer", text: m[7] })
+          : document.createTextNode(m[7]));
+      }
+    }
+    if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
+  }
+
+  /** Build the Markdown subset (paragraphs, lists, headings-as-bold, inline marks) as DOM. */
+  function renderMarkdown(src) {
+    const root = document.createDocumentFragment();
+    const lines = String(src || "").replace(/\r\n?/g, "\n").split("\n");
+    let para = null;
+    let list = null;
+    for (const line of lines) {
+      if (!line.trim()) { para = null; list = null; continue; }
+      const item = /^\s*([-*+•]|\d{1,3}[.)])\s+(.*)$/.exec(line);
+      if (item) {
+        const type = /\d/.test(item[1]) ? "ol" : "ul";
+        if (!list || list.tagName.toLowerCase() !== type) {
+          list = h(type);
+          if (type === "ol") list.setAttribute("start", String(parseInt(item[1], 10) || 1));
+          root.append(list);
+        }
+        para = null;
+        const li = h("li");
+        renderInline(item[2], li);
+        list.append(li);
+        continue;
+      }
+      if (list && /^\s{2,}\S/.test(line) && list.lastChild) {
+        list.lastChild.append(document.createTextNode(" "));
+        renderInline(line.trim(), list.lastChild);
+        continue;
+      }
+      list = null;
+      const heading = /^\s*#{1,6}\s+(.*)$/.exec(line);
+      if (heading) {
+        const p = h("p");
+        const b = h("strong");
+        renderInline(heading[1], b);
+        p.append(b);
+        root.append(p);
+        para = null;
+        continue;
+      }
+      if (para) para.append(h("br"));
+      else { para = h("p"); root.append(para); }
+      renderInline(line.trim(), para);
+    }
+    return root;
+  }
+
+  // ---------------------------------------------------------------- styles
+  const CSS_TEXT = `
+:host {
+  all: initial !important;
+  display: block !important;
+  position: fixed !important;
+  inset: auto 0 0 auto !important;
+  width: 0 !important; height: 0 !important;
+  margin: 0 !important; padding: 0 !important; border: 0 !important;
+  transform: none !important; filter: none !important; opacity: 1 !important;
+  visibility: visible !important; overflow: visible !important;
+  z-index: 2147483000 !important;
+  contain: none !important;
+}
+/* A theme's "*::before { content: ... }" would otherwise draw on the host itself. */
+:host::before, :host::after { content: none !important; display: none !important; }
+.root {
+  --accent: ${accent};
+  --on-accent: #fff;
+  --ink: #1c2330;
+  --muted: #5d6675;
+  --line: #e3e6eb;
+  --bg: #f5f6f8;
+  --radius: 16px;
+  font: 400 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+        "Noto Sans", "PingFang SC", "Hiragino Sans", "Malgun Gothic", sans-serif;
+  color: var(--ink);
+  letter-spacing: normal; text-transform: none; text-align: left; direction: ltr;
+  -webkit-font-smoothing: antialiased;
+}
+*, *::before, *::after { box-sizing: border-box; }
+[hidden] { display: none !important; }
+button, input, select { font: inherit; color: inherit; }
+button { cursor: pointer; }
+:focus-visible { outline: 3px solid color-mix(in srgb, var(--accent) 55%, #fff); outline-offset: 2px; }
+.sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+      clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+
+.launcher {
+  position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 50%;
+  border: 0; background: var(--accent); color: var(--on-accent);
+  display: grid; place-items: center;
+  box-shadow: 0 6px 20px rgba(15, 23, 42, .28), 0 2px 6px rgba(15, 23, 42, .18);
+  transition: transform .15s ease;
+}
+.launcher:hover { transform: scale(1.06); }
+.launcher svg { fill: currentColor; stroke: none; }
+.launcher .x { fill: none; stroke: currentColor; stroke-width: 2.4; stroke-linecap: round; }
+.badge {
+  position: absolute; top: -2px; right: -2px; min-width: 22px; height: 22px; padding: 0 6px;
+  border-radius: 11px; background: #d92d20; color: #fff; font-size: 12px; font-weight: 700;
+  display: grid; place-items: center; border: 2px solid #fff;
+}
+
+.panel {
+  position: fixed; right: 20px; bottom: 92px;
+  width: 380px; height: min(620px, calc(100vh - 120px)); min-height: 320px;
+  background: #fff; border-radius: var(--radius); overflow: hidden;
+  display: flex; flex-direction: column;
+  box-shadow: 0 18px 50px rgba(15, 23, 42, .28), 0 3px 10px rgba(15, 23, 42, .12);
+  animation: pop .18s ease-out;
+}
+@keyframes pop { from { opacity: 0; transform: translateY(12px) scale(.98); } }
+
+.head {
+  background: var(--accent); color: var(--on-accent);
+  padding: 14px 12px 14px 16px; display: flex; align-items: center; gap: 12px; flex: none;
+}
+.avatar {
+  width: 38px; height: 38px; border-radius: 50%; flex: none; display: grid; place-items: center;
+  background: rgba(255, 255, 255, .18); position: relative;
+}
+.avatar svg { fill: currentColor; }
+.avatar::after {
+  content: ""; position: absolute; right: 0; bottom: 0; width: 10px; height: 10px;
+  border-radius: 50%; background: #3ccb7f; border: 2px solid var(--accent);
+}
+.titles { flex: 1; min-width: 0; }
+.title { margin: 0; font-size: 16px; font-weight: 650; line-height: 1.2;
+         white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.subtitle { margin: 2px 0 0; font-size: 12.5px; opacity: .85; }
+.iconbtn {
+  width: 36px; height: 36px; border-radius: 10px; border: 0; background: transparent;
+  color: inherit; display: grid; place-items: center; flex: none;
+}
+.iconbtn:hover { background: rgba(255, 255, 255, .16); }
+.iconbtn svg { fill: none; stroke: currentColor; stroke-width: 2.2; stroke-linecap: round; }
+
+.log {
+  flex: 1; overflow-y: auto; background: var(--bg); padding: 16px 14px 8px;
+  display: flex; flex-direction: column; gap: 10px; overscroll-behavior: contain;
+}
+.msg { display: flex; flex-direction: column; max-width: 86%; }
+.msg.shopper { align-self: flex-end; align-items: flex-end; }
+.msg.bot, .msg.agent { align-self: flex-start; }
+.who { font-size: 11.5px; color: var(--muted); margin: 0 4px 3px; font-weight: 600; }
+.bubble {
+  padding: 9px 13px; border-radius: 14px; overflow-wrap: anywhere; white-space: normal;
+  background: #fff; border: 1px solid var(--line); border-top-left-radius: 4px;
+}
+.shopper .bubble {
+  background: var(--accent); color: var(--on-accent); border-color: transparent;
+  border-top-left-radius: 14px; border-top-right-radius: 4px; white-space: pre-wrap;
+}
+.agent .bubble {
+  background: color-mix(in srgb, var(--accent) 9%, #fff);
+  border-color: color-mix(in srgb, var(--accent) 30%, #fff);
+}
+.bubble p { margin: 0; }
+.bubble p + p, .bubble p + ul, .bubble p + ol, .bubble ul + p, .bubble ol + p { margin-top: 8px; }
+.bubble ul, .bubble ol { margin: 4px 0 0; padding-left: 20px; }
+.bubble li + li { margin-top: 2px; }
+.bubble a { color: var(--accent); text-decoration: underline; text-underline-offset: 2px; }
+.shopper .bubble a { color: inherit; }
+.bubble code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px;
+               background: #eef0f3; border-radius: 4px; padding: 0 4px; }
+.meta { font-size: 11.5px; color: var(--muted); margin: 4px 4px 0; }
+.notice {
+  align-self: center; max-width: 92%; text-align: center; font-size: 12.5px; color: #3d4654;
+  background: #e9ecf1; border-radius: 10px; padding: 7px 12px;
+}
+
+.chips { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+.chip {
+  border: 1.5px solid var(--accent); color: var(--accent); background: #fff;
+  border-radius: 999px; padding: 6px 12px; font-size: 13px; text-align: left; line-height: 1.3;
+}
+.chip:hover:not(:disabled) { background: color-mix(in srgb, var(--accent) 8%, #fff); }
+.chip:disabled { opacity: .55; cursor: default; }
+.chip.person { background: var(--accent); color: var(--on-accent); display: inline-flex;
+               align-items: center; gap: 6px; }
+.chip.person:hover:not(:disabled) { background: color-mix(in srgb, var(--accent) 85%, #000); }
+.chip.person svg { fill: none; stroke: currentColor; stroke-width: 2; }
+
+.fb { display: flex; align-items: center; gap: 4px; margin: 4px 2px 0; font-size: 12px;
+      color: var(--muted); }
+.fb button {
+  border: 1px solid transparent; background: transparent; color: var(--muted);
+  width: 30px; height: 30px; border-radius: 8px; display: grid; place-items: center;
+}
+.fb button:hover:not(:disabled) { background: #e9ecf1; color: var(--ink); }
+.fb button svg { fill: currentColor; }
+.fb button[aria-pressed="true"] { color: var(--accent); }
+
+.typing { align-self: flex-start; background: #fff; border: 1px solid var(--line);
+          border-radius: 14px; border-top-left-radius: 4px; padding: 12px 14px;
+          display: flex; gap: 4px; }
+.typing i { width: 7px; height: 7px; border-radius: 50%; background: #9aa3b1;
+            animation: blink 1.2s infinite ease-in-out; }
+.typing i:nth-child(2) { animation-delay: .15s; }
+.typing i:nth-child(3) { animation-delay: .3s; }
+@keyframes blink { 0%, 80%, 100% { opacity: .3; transform: translateY(0); }
+                   40% { opacity: 1; transform: translateY(-3px); } }
+
+.error {
+  flex: none; display: flex; align-items: center; gap: 10px; padding: 9px 14px;
+  background: #fdecea; color: #8a1c12; font-size: 13px; border-top: 1px solid #f6c9c3;
+}
+.error span { flex: 1; }
+.error button { border: 1px solid #c8372d; background: #fff; color: #a3261c; border-radius: 8px;
+                padding: 5px 10px; font-size: 12.5px; font-weight: 600; white-space: nowrap; }
+
+.foot { flex: none; border-top: 1px solid var(--line); background: #fff; padding: 8px 10px 10px; }
+.tools { display: flex; align-items: center; justify-content: space-between; gap: 8px;
+         margin: 0 0 6px; }
+.langwrap { margin-left: auto; display: inline-flex; align-items: center; gap: 4px; color: var(--muted); }
+.langwrap svg { fill: none; stroke: currentColor; stroke-width: 1.7; }
+.lang {
+  border: 1px solid transparent; background: transparent; color: var(--muted);
+  border-radius: 6px; padding: 3px 2px; font-size: 12.5px; max-width: 120px;
+}
+.lang:hover { border-color: var(--line); color: var(--ink); }
+.humanbtn {
+  border: 0; background: transparent; color: var(--accent); font-size: 12.5px; font-weight: 600;
+  padding: 4px 6px; border-radius: 6px; display: inline-flex; align-items: center; gap: 5px;
+  margin: 0;
+}
+.humanbtn svg { fill: none; stroke: currentColor; stroke-width: 2; }
+.humanbtn:hover { background: color-mix(in srgb, var(--accent) 8%, #fff); }
+form { display: flex; gap: 8px; align-items: center; margin: 0; }
+.input {
+  flex: 1; min-width: 0; border: 1.5px solid #cfd4dc; border-radius: 12px; padding: 10px 12px;
+  background: #fff; font-size: 15px; outline: none;
+}
+.input:focus { border-color: var(--accent); box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 18%, transparent); }
+.send {
+  width: 42px; height: 42px; flex: none; border: 0; border-radius: 12px;
+  background: var(--accent); color: var(--on-accent); display: grid; place-items: center;
+}
+.send:disabled { opacity: .5; cursor: default; }
+.send svg { fill: currentColor; }
+
+@media (max-width: 480px) {
+  .panel { inset: 0; width: 100%; height: 100%; min-height: 0; border-radius: 0;
+           bottom: 0; right: 0; }
+  .root.open .launcher { display: none; }
+  .msg { max-width: 92%; }
+}
+@media (prefers-reduced-motion: reduce) {
+  .panel, .typing i, .launcher { animation: none; transition: none; }
+}
+`;
+
+  // Text on the accent colour must stay readable whatever colour the shop picks.
+  function onAccent(color) {
+    const probe = document.createElement("canvas").getContext("2d");
+    if (!probe) return "#fff";
+    probe.fillStyle = color;
+    const hex = probe.fillStyle; // normalised to #rrggbb (or rgba() for transparent colours)
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+    if (!m) return "#fff";
+    const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    const L = 0.2126 * lin(parseInt(m[1], 16)) + 0.7152 * lin(parseInt(m[2], 16))
+      + 0.0722 * lin(parseInt(m[3], 16));
+    return L > 0.45 ? "#141a24" : "#fff";
+  }
+
+  // ---------------------------------------------------------------- build the widget
+  const host = document.createElement("faqbot-widget");
+  const shadow = host.attachShadow({ mode: "open" });
+  const style = document.createElement("style");
+  style.textContent = CSS_TEXT;
+  shadow.append(style);
+
+  const uid = Math.random().toString(36).slice(2, 8);
+  const ids = { panel: "fb-panel-" + uid, title: "fb-title-" + uid, input: "fb-input-" + uid };
+  const bindings = []; // [element, stringKey, attribute|null] refreshed when the language changes
+  const bind = (el, key, attrName = null) => { bindings.push([el, key, attrName]); return el; };
+
+  const root = h("div", { class: "root" });
+  root.style.setProperty("--on-accent", onAccent(accent));
+
+  const badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+  const launcherLabel = h("span", { class: "sr" });
+  const launcher = h("button", {
+    class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": ids.panel,
+  });
+  const chatIcon = icon(ICON_CHAT, 28);
+  const closeIcon = icon(ICON_CLOSE, 26);
+  closeIcon.classList.add("x");
+  closeIcon.style.display = "none";
+  launcher.append(chatIcon, closeIcon, launcherLabel, badge);
+
+  const titleEl = h("h2", { class: "title", id: ids.title });
+  const subtitleEl = bind(h("p", { class: "subtitle" }), "subtitle");
+  const langSelect = h("select", { class: "lang" });
+  for (const [code, name] of Object.entries(LANGS)) {
+    langSelect.append(h("option", { value: code, lang: code, text: name }));
+  }
+  bind(langSelect, "language", "aria-label");
+  const closeBtn = bind(h("button", { class: "iconbtn", type: "button" }), "close", "aria-label");
+  closeBtn.append(icon(ICON_CLOSE, 20));
+  const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, icon(ICON_CHAT, 20));
+  const head = h("div", { class: "head" },
+    avatar, h("div", { class: "titles" }, titleEl, subtitleEl), closeBtn);
+
+  const log = h("div", {
+    class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
+    tabindex: "0",
+  });
+  bind(log, "title", "aria-label");
+  const greeting = h("div", { class: "msg bot" },
+    bind(h("div", { class: "who" }), "bot"),
+    bind(h("div", { class: "bubble" }), "greeting"));
+  log.append(greeting);
+
+  const typing = h("div", { class: "typing", role: "status", hidden: true },
+    h("i"), h("i"), h("i"), bind(h("span", { class: "sr" }), "typing"));
+
+  const errorText = h("span");
+  const retryBtn = bind(h("button", { type: "button" }), "retry");
+  const errorBar = h("div", { class: "error", role: "alert", hidden: true }, errorText, retryBtn);
+
+  const humanLabel = bind(h("span"), "human");
+  const humanBtn = h("button", { class: "humanbtn", type: "button" }, icon(ICON_PERSON, 16), humanLabel);
+  const inputLabel = bind(h("label", { class: "sr", for: ids.input }), "inputLabel");
+  const input = h("input", {
+    class: "input", id: ids.input, type: "text", maxlength: "1000", autocomplete: "off",
+    enterkeyhint: "send",
+  });
+  bind(input, "placeholder", "placeholder");
+  const sendBtn = bind(h("button", { class: "send", type: "submit" }), "send", "aria-label");
+  sendBtn.append(icon(ICON_SEND, 20));
+  const form = h("form", { novalidate: true }, inputLabel, input, sendBtn);
+  const langWrap = h("span", { class: "langwrap" }, icon(ICON_GLOBE, 15), langSelect);
+  const foot = h("div", { class: "foot" }, h("div", { class: "tools" }, humanBtn, langWrap), form);
+
+  const panel = h("section", {
+    class: "panel", id: ids.panel, role: "dialog", "aria-modal": "false",
+    "aria-labelledby": ids.title, hidden: true,
+  }, head, log, errorBar, foot);
+
+  root.append(panel, launcher);
+  shadow.append(root);
+
+  function applyStrings() {
+    for (const [el, key, attrName] of bindings) {
+      if (attrName) el.setAttribute(attrName, t(key)); else el.textContent = t(key);
+    }
+    titleEl.textContent = customTitle || t("title");
+    langSelect.value = uiLang;
+    root.setAttribute("lang", uiLang);
+    updateLauncher();
+  }
+
+  // ---------------------------------------------------------------- state
+  let sid = store.get("sid") || null;
+  let cursor = 0;
+  let state = "bot"; // "bot" | "handoff" | "resolved" as the server last reported it
+  let ticketOpen = false;
+  let isOpen = false;
+  let unread = 0;
+  let busy = false;
+  const rendered = new Set(); // message ids already on screen
+  const pendingShopper = []; // texts shown locally whose server ids we have not seen yet
+  const feedbackGiven = new Set(store.get("feedback") || []);
+
+  function updateLauncher() {
+    launcherLabel.textContent = isOpen ? t("close") : t("open");
+    launcher.setAttribute("aria-expanded", String(isOpen));
+    chatIcon.style.display = isOpen ? "none" : "";
+    closeIcon.style.display = isOpen ? "" : "none";
+    badge.hidden = unread === 0 || isOpen;
+    badge.textContent = String(unread);
+    if (unread && !isOpen) launcherLabel.textContent = t("open") + ", " + t("unread", { n: unread });
+  }
+
+  function scrollDown() {
+    requestAnimationFrame(() => { log.scrollTop = log.scrollHeight; });
+  }
+
+  function addToLog(node) {
+    log.insertBefore(node, typing.parentNode === log ? typing : null);
+    scrollDown();
+    return node;
+  }
+
+  function messageNode(role, content, extras) {
+    const who = { shopper: t("you"), bot: t("bot"), agent: t("agent") }[role] || t("notice");
+    const bubble = h("div", { class: "bubble" });
+    bubble.append(content);
+    const node = h("div", { class: "msg " + role }, h("div", { class: "who", text: who }), bubble);
+    if (role === "shopper") node.firstChild.classList.add("sr"); // own name only for screen readers
+    for (const e of extras || []) if (e) node.append(e);
+    return node;
+  }
+
+  function addShopper(text) {
+    return addToLog(messageNode("shopper", document.createTextNode(text)));
+  }
+
+  function addNotice(text) {
+    return addToLog(h("div", { class: "notice", role: "note", text }));
+  }
+
+  function personChip() {
+    const b = h("button", { class: "chip person", type: "button" }, icon(ICON_PERSON, 15),
+      h("span", { text: t("human") }));
+    b.addEventListener("click", () => { b.disabled = true; askHuman(); });
+    return b;
+  }
+
+  function feedbackRow(messageId) {
+    if (!messageId || !sid) return null;
+    if (feedbackGiven.has(messageId)) return h("div", { class: "fb", text: t("thanks") });
+    const label = h("span", { text: t("helpfulQ") });
+    const up = h("button", { type: "button", "aria-label": t("helpful"), title: t("helpful") },
+      icon(ICON_UP, 16));
+    const down = h("button", { type: "button", "aria-label": t("notHelpful"),
+      title: t("notHelpful") }, icon(ICON_DOWN, 16));
+    const row = h("div", { class: "fb", role: "group", "aria-label": t("helpfulQ") }, label, up, down);
+    up.addEventListener("click", () => sendFeedback(messageId, true, row, up, down));
+    down.addEventListener("click", () => sendFeedback(messageId, false, row, up, down));
+    return row;
+  }
+
+  function languageName(code) {
+    try { return new Intl.DisplayNames([uiLang], { type: "language" }).of(code) || code; }
+    catch { return LANGS[code] || code; }
+  }
+
+  function addBotAnswer(resp) {
+    const notes = [];
+    if (resp.machine_translated) notes.push(t("machineTranslated"));
+    if (resp.answer_language && resp.language && resp.answer_language !== resp.language) {
+      notes.push(t("otherLanguage", { lang: languageName(resp.answer_language) }));
+    }
+    const meta = notes.length ? h("div", { class: "meta", text: notes.join(" · ") }) : null;
+    rendered.add(resp.message_id);
+    addToLog(messageNode("bot", renderMarkdown(resp.answer), [meta, feedbackRow(resp.message_id)]));
+  }
+
+  function addClarify(resp) {
+    const frag = document.createDocumentFragment();
+    frag.append(h("p", { text: resp.notice || t("didYouMean") }));
+    const chips = h("div", { class: "chips", role: "group", "aria-label": t("didYouMean") });
+    for (const s of resp.suggestions || []) {
+      const chip = h("button", { class: "chip", type: "button", text: s.question });
+      chip.addEventListener("click", () => {
+        for (const c of chips.querySelectorAll("button")) c.disabled = true;
+        chip.setAttribute("aria-pressed", "true");
+        sendText(s.question, { suggestion_id: s.faq_id });
+      });
+      chips.append(chip);
+    }
+    frag.append(chips);
+    rendered.add(resp.message_id);
+    addToLog(messageNode("bot", frag));
+  }
+
+  /** Render one stored message (history on reload, or a new one from polling). */
+  function addStored(m) {
+    if (rendered.has(m.id)) return;
+    rendered.add(m.id);
+    if (m.role === "shopper") {
+      addShopper(m.text);
+    } else if (m.role === "system") {
+      addNotice(m.text);
+    } else if (m.role === "agent") {
+      addToLog(messageNode("agent", renderMarkdown(m.text)));
+      if (!isOpen) { unread += 1; updateLauncher(); }
+    } else {
+      const fb = m.action === "answer" ? feedbackRow(m.id) : null;
+      addToLog(messageNode("bot", renderMarkdown(m.text), [fb]));
+    }
+  }
+
+  // ---------------------------------------------------------------- network
+  class HttpError extends Error {
+    constructor(status, detail) { super(detail || "HTTP " + status); this.status = status; }
+  }
+
+  async function api(path, body) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), 20000);
+    let res;
+    try {
+      res = await fetch(server + path, {
+        method: body === undefined ? "GET" : "POST",
+        headers: body === undefined ? { Accept: "application/json" }
+          : { "Content-Type": "application/json", Accept: "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+        credentials: "omit",
+      });
+    } catch {
+      throw new HttpError(0, "network");
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    try { data = await res.json(); } catch { /* an HTML error page from a proxy */ }
+    if (!res.ok) throw new HttpError(res.status, data && typeof data.detail === "string" ? data.detail : "");
+    return data;
+  }
+
+  function errorMessage(err) {
+    if (err.status === 429) return t("rateLimit");
+    if (err.status === 413) return t("tooLong");
+    if (err.status === 0 || err.status >= 500) return t("offline");
+    return t("error");
+  }
+
+  let retryAction = null;
+  function showError(err, retry) {
+    errorText.textContent = errorMessage(err);
+    retryAction = retry;
+    retryBtn.hidden = !retry;
+    errorBar.hidden = false;
+  }
+  function clearError() { errorBar.hidden = true; retryAction = null; }
+  retryBtn.addEventListener("click", () => { const r = retryAction; clearError(); if (r) r(); });
+
+  function setSession(id) {
+    if (id && id !== sid) { sid = id; store.set("sid", id); }
+  }
+
+  function showTyping(on) {
+    typing.hidden = !on;
+    if (on) { log.append(typing); scrollDown(); } else if (typing.parentNode) typing.remove();
+  }
+
+  function setBusy(on) {
+    busy = on;
+    sendBtn.disabled = on;
+    showTyping(on);
+  }
+
+  function updateHumanButton() {
+    humanBtn.hidden = state === "handoff";
+  }
+
+  function normalise(text) {
+    return String(text).normalize("NFKC").replace(/\s+/g, " ").trim();
+  }
+
+  function sendText(text, extra) {
+    addShopper(text);
+    pendingShopper.push(normalise(text));
+    return chat({ message: text, ...extra });
+  }
+
+  async function chat(payload) {
+    clearError();
+    setBusy(true);
+    pollGeneration += 1;
+    let resp;
+    try {
+      resp = await api("/api/chat", {
+        session_id: sid, language: chosenLang, locale: localeHint, market,
+        suggestion_id: null, human: false, ...payload,
+      });
+    } catch (err) {
+      setBusy(false);
+      // Bad input (400/413/422) will fail the same way again: no retry button for it.
+      const retriable = err.status === 0 || err.status === 429 || err.status >= 500;
+      showError(err, retriable ? () => chat(payload) : null);
+      return;
+    }
+    setBusy(false);
+    setSession(resp.session_id);
+    if (resp.action === "answer" && resp.answer) addBotAnswer(resp);
+    else if (resp.action === "clarify") addClarify(resp);
+    else if (resp.action === "handoff") {
+      rendered.add(resp.message_id);
+      addToLog(messageNode("bot", renderMarkdown(resp.notice || t("handoff"))));
+    } else if (resp.notice) addNotice(resp.notice);
+    if (resp.action === "answer" && resp.notice) addNotice(resp.notice);
+
+    if (resp.action === "handoff" || resp.action === "queued" || resp.ticket_id) {
+      ticketOpen = true;
+      state = "handoff";
+      updateHumanButton();
+      // Poll from the old cursor so an agent reply written meanwhile is not skipped;
+      // what we already show is recognised by id (bot) or by text (the shopper's own).
+      pollSoon(0);
+    } else {
+      cursor = Math.max(cursor, resp.cursor || 0);
+      pendingShopper.length = 0;
+    }
+  }
+
+  function askHuman() {
+    sendText(t("humanMessage"), { human: true });
+  }
+
+  async function sendFeedback(messageId, helpful, row, up, down) {
+    up.disabled = down.disabled = true;
+    (helpful ? up : down).setAttribute("aria-pressed", "true");
+    let r;
+    try {
+      r = await api("/api/feedback", { session_id: sid, message_id: messageId, helpful, comment: null });
+    } catch (err) {
+      up.disabled = down.disabled = false;
+      (helpful ? up : down).removeAttribute("aria-pressed");
+      showError(err, () => sendFeedback(messageId, helpful, row, up, down));
+      return;
+    }
+    feedbackGiven.add(messageId);
+    store.set("feedback", [...feedbackGiven].slice(-50));
+    row.replaceChildren(document.createTextNode(t("thanks")));
+    if (r && r.offer_handoff) {
+      const frag = document.createDocumentFragment();
+      frag.append(h("p", { text: r.notice || t("offerHuman") }));
+      frag.append(h("div", { class: "chips" }, personChip()));
+      addToLog(messageNode("bot", frag));
+    }
+  }
+
+  // ---------------------------------------------------------------- polling for agent replies
+  let pollTimer = null;
+  let pollGeneration = 0;
+  let pollFailures = 0;
+
+  function pollSoon(ms) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(pollOnce, ms);
+  }
+
+  function pollInterval() {
+    const base = document.hidden ? 10000 : 2000;
+    return Math.min(30000, base * 2 ** Math.min(pollFailures, 4));
+  }
+
+  function takePendingShopper(text) {
+    if (!pendingShopper.length) return false;
+    const i = pendingShopper.indexOf(normalise(text));
+    pendingShopper.splice(i >= 0 ? i : 0, 1);
+    return true;
+  }
+
+  async function pollOnce() {
+    pollTimer = null;
+    if (!sid) return;
+    if (busy) { pollSoon(500); return; }
+    const generation = pollGeneration;
+    let data;
+    try {
+      data = await api(`/api/conversations/${encodeURIComponent(sid)}/messages?after=${cursor}`);
+    } catch (err) {
+      if (err.status === 404) { forgetSession(); return; }
+      pollFailures += 1;
+      if (pollFailures >= 3) showError(err, () => { pollFailures = 0; pollSoon(0); });
+      pollSoon(pollInterval());
+      return;
+    }
+    if (pollFailures >= 3) clearError();
+    pollFailures = 0;
+    // A message was sent while this request was under way: its answer is rendered by chat(),
+    // and this (older) view could show it twice, so look again instead.
+    if (generation !== pollGeneration || busy) { pollSoon(300); return; }
+    applyMessages(data);
+    const wasHandoff = state === "handoff";
+    state = data.state || state;
+    ticketOpen = state === "handoff";
+    updateHumanButton();
+    if (wasHandoff && state === "resolved") addNotice(t("resolved"));
+    if (ticketOpen) pollSoon(pollInterval());
+  }
+
+  function applyMessages(data) {
+    for (const m of data.messages || []) {
+      if (m.role === "shopper" && !rendered.has(m.id) && takePendingShopper(m.text)) {
+        rendered.add(m.id);
+        continue;
+      }
+      addStored(m);
+    }
+    cursor = Math.max(cursor, data.cursor || 0);
+  }
+
+  function forgetSession() {
+    sid = null; cursor = 0; state = "bot"; ticketOpen = false;
+    store.set("sid", null);
+    updateHumanButton();
+  }
+
+  async function restore() {
+    if (!sid) return;
+    let data;
+    try {
+      data = await api(`/api/conversations/${encodeURIComponent(sid)}/messages?after=0`);
+    } catch (err) {
+      if (err.status === 404) { forgetSession(); return; }
+      showError(err, () => { clearError(); restore(); });
+      return;
+    }
+    applyMessages(data);
+    state = data.state || "bot";
+    ticketOpen = state === "handoff";
+    updateHumanButton();
+    if (ticketOpen) pollSoon(pollInterval());
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && ticketOpen && pollTimer) pollSoon(0);
+  });
+
+  // ---------------------------------------------------------------- open / close / input
+  function setOpen(open, focus = true) {
+    isOpen = open;
+    panel.hidden = !open;
+    root.classList.toggle("open", open);
+    store.set("open", open || null);
+    if (open) { unread = 0; scrollDown(); }
+    updateLauncher();
+    if (focus) (open ? input : launcher).focus();
+  }
+
+  launcher.addEventListener("click", () => setOpen(!isOpen));
+  closeBtn.addEventListener("click", () => setOpen(false));
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.stopPropagation(); setOpen(false); }
+  });
+  humanBtn.addEventListener("click", () => { askHuman(); input.focus(); });
+  langSelect.addEventListener("change", () => {
+    uiLang = langSelect.value;
+    chosenLang = uiLang;
+    store.set("lang", uiLang);
+    applyStrings();
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    sendText(text, {});
+    input.focus();
+  });
+
+  const savedLang = store.get("lang");
+  if (savedLang && STRINGS[savedLang]) { uiLang = savedLang; chosenLang = savedLang; }
+  applyStrings();
+  updateHumanButton();
+
+  function mount() {
+    (document.body || document.documentElement).append(host);
+    if (store.get("open")) setOpen(true, false);
+    restore();
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  // A small handle for the shop's own "chat with us" links.
+  window.faqbot = Object.freeze({
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+  });
+})();
