@@ -399,6 +399,13 @@ def parse_file(path: Path, default_language: str = "en", display: str | None = N
     return result
 
 
+def disjoint_markets(a: Entry, b: Entry) -> bool:
+    """Tell whether no shopper can be offered both entries (each limited to other markets)."""
+    # Per-market variants of one question (customs for UK, customs for CH) are the point of
+    # `markets:`, so they may share phrasings.
+    return bool(a.markets and b.markets and not set(a.markets) & set(b.markets))
+
+
 def _cross_checks(entries: Iterable[Entry]) -> list[Problem]:
     """Find ids and phrasings that two entries share."""
     problems: list[Problem] = []
@@ -424,7 +431,7 @@ def _cross_checks(entries: Iterable[Entry]) -> list[Problem]:
             other = seen_q.get(key)
             if other is None:
                 seen_q[key] = (entry, q)
-            elif other[0].id != entry.id:
+            elif other[0].id != entry.id and not disjoint_markets(entry, other[0]):
                 problems.append(
                     Problem(entry.path, entry.line,
                             f"phrasing '{q}' of entry '{entry.id}' is the same as '{other[1]}' "

@@ -9,7 +9,7 @@ import numpy as np
 
 from bot.embedder import Embedder
 from bot.errors import Problem
-from bot.faq import Entry
+from bot.faq import Entry, disjoint_markets
 from bot.index import phrasing_hash, try_load_index
 
 
@@ -51,7 +51,7 @@ def near_duplicates(
         for j, score in zip(ids[lims[i] : lims[i + 1]], scores[lims[i] : lims[i + 1]],
                             strict=True):
             a, b = rows[i][0], rows[int(j)][0]
-            if a.id >= b.id:
+            if a.id >= b.id or disjoint_markets(a, b):
                 continue
             key = (a.id, b.id)
             if key not in worst or score > worst[key][0]:

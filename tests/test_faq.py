@@ -423,3 +423,18 @@ def test_fingerprint_changes_with_any_edit(tmp_path: Path) -> None:
     assert fingerprint(tmp_path) == before
     path.write_text(path.read_text() + "# comment\n")
     assert fingerprint(tmp_path) != before
+
+
+@pytest.mark.parametrize(
+    ("markets_a", "markets_b", "errors"),
+    [("[UK]", "[CH]", 0), ("[UK, EU]", "[EU]", 1), ("[UK]", None, 1), (None, None, 1)],
+)
+def test_per_market_variants_may_share_phrasings(
+    tmp_path: Path, markets_a: str | None, markets_b: str | None, errors: int
+) -> None:
+    a = entry_yaml("customs-a", "Do I pay customs?", "a")
+    b = entry_yaml("customs-b", "Do I pay customs?", "b")
+    a += f"    markets: {markets_a}\n" if markets_a else ""
+    b += f"    markets: {markets_b}\n" if markets_b else ""
+    write_faq(tmp_path, "customs.yaml", "entries:\n" + a + b)
+    assert len(load_faq(tmp_path).errors) == errors
