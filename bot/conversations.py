@@ -668,10 +668,10 @@ def stats(db: Database, days: int) -> dict[str, Any]:
             .where(QuestionLog.created_at >= since)
             .group_by(day, QuestionLog.language, QuestionLog.action)
         ).all()
-        feedback = dict(s.execute(
+        feedback = {bool(helpful): int(n) for helpful, n in s.execute(
             select(Feedback.helpful, func.count()).where(Feedback.created_at >= since)
             .group_by(Feedback.helpful)
-        ).tuples().all())
+        )}
         tickets = s.scalar(select(func.count()).select_from(Ticket)
                            .where(Ticket.created_at >= since)) or 0
     for date, language, action, count in rows:
