@@ -8,7 +8,9 @@ at start, under a lock, so several processes starting at once migrate exactly on
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -115,6 +117,19 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def all_metadata() -> MetaData:
+    """Import bot/models.py and every bot/*_models.py, and return their shared metadata."""
+    import bot
+    from bot.models import Base
+
+    # Other concerns keep their tables in modules named *_models.py on the same Base; the
+    # migrations and the schema test must see them all.
+    for info in pkgutil.iter_modules(bot.__path__):
+        if info.name.endswith("_models"):
+            importlib.import_module(f"bot.{info.name}")
+    return Base.metadata
 
 
 def alembic_config() -> Config:

@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 from bot.auth import KeyCheck
 from bot.conversations import wants_person
-from bot.db import Database
+from bot.db import Database, all_metadata
 from bot.errors import AuthError, ConfigError, ConflictError, NotFoundError
 from bot.handoff import TicketStore, Triage
 from bot.messages_i18n import NOTICES, handoff_notice, notice
-from bot.models import Base, Conversation, Ticket, utcnow
+from bot.models import Conversation, Ticket, utcnow
 from bot.ratelimit import RateLimited, SlidingWindow
 from bot.settings import load_settings
 
@@ -52,7 +52,7 @@ def open_ticket(db: Database, store: TicketStore, text: str = "where is my parce
 # ---- migrations ----
 def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn), all_metadata()) == []
 
 
 def test_migrating_twice_is_a_no_op(db: Database) -> None:
