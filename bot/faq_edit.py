@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -50,6 +51,7 @@ from bot.language import ISO_639_1
 logger = logging.getLogger(__name__)
 
 _LOCK = threading.RLock()
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STEM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # Indentation styles tried, in order, until one reproduces the entry byte for byte:
 # (mapping indent, sequence indent, dash offset).
@@ -113,32 +115,62 @@ def _is_trailer(line: str, key_col: int) -> bool:
     return stripped.startswith("#") and len(line) - len(line.lstrip(" ")) <= key_col
 
 
-def _spans(lines: list[str], entries: CommentedSeq, region_end: int) -> list[_Span]:
+@dataclasses.dataclass(frozen=True)
+class _Outline:
+    """Where a file's entries are: ids and first-key positions, and where the list ends."""
+
+    items: list[tuple[str, int, int]]  # (id, line of the first key, its column)
+    has_entries: bool  # an 'entries' key exists
+    block: bool  # the list is a block sequence (not [] or null)
+    region_end: int  # the line after the list: the next top-level key or the end
+
+
+def _outline(text: str, display: str) -> _Outline:
+    """Locate the entries with PyYAML's C composer (the round-trip loader is 10x slower)."""
+    try:
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise FaqError([Problem(display, line, f"YAML cannot be read: {exc}")]) from None
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if not isinstance(root, yaml.MappingNode):
+        return _Outline([], False, False, lines)
+    for n, (knode, vnode) in enumerate(root.value):
+        if getattr(knode, "value", None) != "entries":
+            continue
+        end = root.value[n + 1][0].start_mark.line if n + 1 < len(root.value) else lines
+        if not isinstance(vnode, yaml.SequenceNode) or vnode.flow_style:
+            return _Outline([], True, False, end)
+        items = []
+        for item in vnode.value:
+            entry_id = ""
+            if isinstance(item, yaml.MappingNode):
+                for k, v in item.value:
+                    if getattr(k, "value", None) == "id" and isinstance(v, yaml.ScalarNode):
+                        entry_id = str(v.value)
+            items.append((entry_id, item.start_mark.line, item.start_mark.column))
+        return _Outline(items, True, True, end)
+    return _Outline([], False, False, lines)
+
+
+def _spans(lines: list[str], outline: _Outline) -> list[_Span]:
     """Return where each entry of the ``entries`` list starts and ends."""
     starts: list[tuple[int, int, int]] = []
-    for i in range(len(entries)):
-        line, key_col = entries.lc.item(i)
-        # lc points at the first key; the dash is on that line or, rarely, one above.
+    for _id, first_line, key_col in outline.items:
+        line = first_line
+        # The first key is on the dash's line or, rarely, below it.
         while line > 0 and not lines[line].lstrip().startswith("-"):
             line -= 1
         dash_col = len(lines[line]) - len(lines[line].lstrip(" "))
         starts.append((line, dash_col, key_col))
     spans = []
     for i, (start, dash_col, key_col) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else region_end
+        end = starts[i + 1][0] if i + 1 < len(starts) else outline.region_end
         while end > start + 1 and _is_trailer(lines[end - 1], key_col):
             end -= 1
         spans.append(_Span(start, end, dash_col))
     return spans
-
-
-def _region_end(lines: list[str], doc: CommentedMap) -> int:
-    """Return the line after the ``entries`` list: the next top-level key or the end."""
-    keys = list(doc.keys())
-    idx = keys.index("entries")
-    if idx + 1 < len(keys):
-        return int(doc.lc.key(keys[idx + 1])[0])
-    return len(lines)
 
 
 def _dedent(lines: Sequence[str], col: int) -> str:
@@ -353,10 +385,9 @@ def _edit_entry(
     original = path.read_bytes()
     text = original.decode("utf-8")
     lines = text.splitlines(keepends=True)
-    doc = _load(_yaml(_Style(*_STYLES[0])), text, str(path))
-    entries = doc["entries"]
-    spans = _spans(lines, entries, _region_end(lines, doc))
-    index = next(i for i, e in enumerate(entries) if str(e.get("id")) == entry_id)
+    outline = _outline(text, str(path))
+    spans = _spans(lines, outline)
+    index = next(i for i, item in enumerate(outline.items) if item[0] == entry_id)
     span = spans[index]
     entry_text = _dedent(lines[span.start:span.end], span.dash_col)
     if not entry_text.endswith("\n"):
@@ -389,11 +420,13 @@ def add_phrasings(
     author: str,
     *,
     default_language: str = "en",
+    note: str | None = None,
 ) -> Path:
     """Add question phrasings in one language to an entry; return the file edited.
 
     Phrasings the entry already has (ignoring case and punctuation) are skipped; one that
-    another entry has makes the edit fail with FaqError.
+    another entry has makes the edit fail with FaqError. ``note`` becomes a comment after
+    each new phrasing in a block list (``faqbot translate`` marks machine drafts so).
     """
     _check_lang(lang)
     clean = [t.strip() for t in texts]
@@ -425,6 +458,10 @@ def add_phrasings(
             existing.extend(_styled(t, kind, indent) for t in new)
         else:  # one phrasing written as a plain string: make it a list
             questions[lang] = CommentedSeq([existing, *(_styled(t, kind, indent) for t in new)])
+        seq = questions[lang]
+        if note and isinstance(seq, CommentedSeq) and not seq.fa.flow_style():
+            for i in range(len(seq) - len(new), len(seq)):
+                seq.yaml_add_eol_comment(f"# {note}", i, column=0)
         qs = dict(old.questions)
         qs[lang] = (*qs.get(lang, ()), *new)
         added.extend(new)
@@ -554,24 +591,20 @@ def add_entry(
         dash_col = 2
         kind_q: type | None = None
         kind_a: type | None = None
-        doc = _load(_yaml(style), text, str(path)) if text.strip() else None
-        entries = doc.get("entries") if isinstance(doc, CommentedMap) else None
-        if (
-            isinstance(doc, CommentedMap)
-            and isinstance(entries, CommentedSeq)
-            and entries
-            and not entries.fa.flow_style()
-        ):
-            spans = _spans(lines, entries, _region_end(lines, doc))
+        outline = _outline(text, str(path))
+        if outline.block and outline.items:
+            spans = _spans(lines, outline)
             last = spans[-1]
             dash_col = last.dash_col
-            style = _pick_style(_dedent(lines[last.start:last.end], dash_col))
-            sample = entries[-1]
-            if isinstance(sample.get("questions"), Mapping):
+            last_text = _dedent(lines[last.start:last.end], dash_col)
+            style = _pick_style(last_text)
+            sample = _load(_yaml(style), last_text, str(path), last.start)
+            sample = sample[0] if isinstance(sample, list) and sample else None
+            if isinstance(sample, Mapping) and isinstance(sample.get("questions"), Mapping):
                 kind_q = _scalar_kind(
                     v for qs in sample["questions"].values() if isinstance(qs, list) for v in qs
                 )
-            if isinstance(sample.get("answer"), Mapping):
+            if isinstance(sample, Mapping) and isinstance(sample.get("answer"), Mapping):
                 kind_a = _scalar_kind(sample["answer"].values())
             # Separate the new entry as the lead separates theirs (a blank line, maybe
             # followed by a comment heading).
@@ -584,7 +617,10 @@ def add_entry(
             body = _indent(_dump(y, [node]), dash_col)
             head = text if text.endswith("\n") else text + "\n"
             new_text = head + ("\n" if blank else "") + body
-        elif doc is None or (isinstance(doc, CommentedMap) and not entries):
+        elif not outline.items and all(
+            ln.split("#")[0].strip() in ("", "entries:", "entries: []", "entries: null")
+            for ln in lines
+        ):
             # A new or empty file: write the list afresh below any comments it has.
             y = _yaml(style)
             node = _build_entry(entry, None, None, dash_col + 3 * style.mapping)

@@ -276,3 +276,13 @@ def test_concurrent_edits_all_land(faq_dir: Path) -> None:
     entry = {e.id: e for e in load_valid_faq(faq_dir)}["exchange"]
     assert len(entry.questions["en"]) == 9
     assert not load_faq(faq_dir).errors
+
+
+def test_note_marks_each_new_phrasing(faq_dir: Path) -> None:
+    add_phrasings(faq_dir, "exchange", "sv", ["Kan jag byta?", "Byte?"], "translate",
+                  note="machine draft")
+    text = (faq_dir / "returns.yaml").read_text(encoding="utf-8")
+    assert "      sv:\n        - Kan jag byta? # machine draft\n" in text
+    assert "        - Byte? # machine draft\n" in text
+    entry = {e.id: e for e in load_valid_faq(faq_dir)}["exchange"]
+    assert entry.questions["sv"] == ("Kan jag byta?", "Byte?")
