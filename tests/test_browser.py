@@ -273,6 +273,7 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(server: str, browser: 
     ask(shop, "Your question", question)
     expect(w.locator(".msg.bot").last).to_contain_text("person")
     expect(w.locator(".humanbtn")).to_be_hidden()
+    w.locator(".head").get_by_role("button", name="Close chat").click()  # browses on
 
     row = console.locator("button.ticket").filter(has_text="My dog chewed the remote")
     expect(row).to_be_visible(timeout=15_000)  # arrived through polling, no reload
@@ -292,7 +293,12 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(server: str, browser: 
     expect(console.locator("#transcript .m.agent .text")).to_have_text(reply)
     console.screenshot(path=SHOTS / "03-agent-console-claimed-and-replied.png")
 
-    # The shopper's widget shows the reply without a reload, as text.
+    # The shopper's widget shows the reply without a reload, as text; while the chat was
+    # closed, the launcher counted it.
+    expect(w.locator(".badge")).to_have_text("1", timeout=15_000)
+    shop.screenshot(path=SHOTS / "04a-shopper-unread-badge.png")
+    w.get_by_role("button", name="Open chat, 1 new messages").click()
+    expect(w.locator(".badge")).to_be_hidden()
     agent_bubble = w.locator(".msg.agent .bubble")
     expect(agent_bubble).to_have_text(reply, timeout=15_000)
     expect(agent_bubble.locator("img, script")).to_have_count(0)
@@ -422,12 +428,54 @@ def test_keyboard_only_and_server_unreachable(server: str, browser: Any) -> None
     expect(alert).to_be_hidden()
     expect(w.locator(".msg.bot .bubble").filter(has_text="30")).to_be_visible()
 
-    # Tab order after the input: send button; Shift+Tab walks back through the panel.
+    # The shopper switches language: the widget's strings change and the choice is sent.
+    w.get_by_label("Langue", exact=True).select_option("de")
+    expect(w.get_by_placeholder("Deine Frage…")).to_be_visible()
+    with page.expect_request("**/api/chat") as sent:
+        ask(page, "Deine Frage", "Rückgabe?")
+    assert sent.value.post_data_json["language"] == "de"
+    assert sent.value.post_data_json["locale"] == "fr-FR"
+    expect(w.locator(".send")).to_be_enabled()  # the reply is in
+    w.get_by_label("Sprache", exact=True).select_option("fr")
+
+    # Tab order after the input: send button.
     w.get_by_label("Votre question", exact=True).focus()
     page.keyboard.press("Tab")
     assert shadow_eval(page, focused) == "Envoyer"
     page.keyboard.press("Escape")
     expect(w.get_by_role("dialog")).to_be_hidden()
     assert shadow_eval(page, "return root.activeElement === root.querySelector('.launcher')")
+    watch.check()
+    ctx.close()
+
+
+def test_page_locale_wins_over_browser_language(server: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(locale="ja-JP")
+    page = ctx.new_page()
+    watch = Watch(page)
+    # A shop page served from the same origin, with the widget's options on its tag.
+    html = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Tienda</title></head>'
+        '<body><h1>Tienda</h1><script src="/widget.js" data-locale="es-ES" data-market="EU"'
+        ' data-title="Ayuda de la tienda" data-color="#ffd400"></script></body></html>'
+    )
+    page.route("**/tienda.html", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=html))
+    page.goto(server + "/tienda.html")
+    w = widget(page)
+    w.get_by_role("button", name="Abrir chat").click()
+    expect(w.get_by_role("dialog", name="Ayuda de la tienda")).to_be_visible()
+    expect(w.get_by_placeholder("Escribe tu pregunta…")).to_be_visible()
+    # A light brand colour gets dark text on it, so the header stays readable.
+    assert shadow_eval(page, "return getComputedStyle(root.querySelector('.head')).color") == (
+        "rgb(20, 26, 36)"
+    )
+    with page.expect_request("**/api/chat") as sent:
+        ask(page, "Tu pregunta", "What is the return period?")
+    body = sent.value.post_data_json
+    assert (body["locale"], body["market"], body["language"]) == ("es-ES", "EU", None)
+    expect(w.locator(".msg.bot .bubble").filter(has_text="30 days")).to_be_visible()
     watch.check()
     ctx.close()

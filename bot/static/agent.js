@@ -267,7 +267,7 @@
       fact("Language:", LANG_NAMES[t.language] || t.language || "?"),
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
-      fact("Reason:", t.reason || "—"),
+      fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
       fact("Opened:", timeOf(t.created_at)));
 
     const guesses = t.guesses || [];

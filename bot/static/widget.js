@@ -61,7 +61,6 @@
       language: "Language",
       unread: "{n} new messages",
       resolved: "Our team has closed this conversation. Write again any time.",
-      close_x: "Close",
     },
     de: {
       title: "Kundenservice",
@@ -96,7 +95,6 @@
       language: "Sprache",
       unread: "{n} neue Nachrichten",
       resolved: "Unser Team hat dieses Gespräch beendet. Schreib uns jederzeit wieder.",
-      close_x: "Schließen",
     },
     es: {
       title: "Atención al cliente",
@@ -131,7 +129,6 @@
       language: "Idioma",
       unread: "{n} mensajes nuevos",
       resolved: "Nuestro equipo ha cerrado esta conversación. Escríbenos cuando quieras.",
-      close_x: "Cerrar",
     },
     fr: {
       title: "Service client",
@@ -166,7 +163,6 @@
       language: "Langue",
       unread: "{n} nouveaux messages",
       resolved: "Notre équipe a clôturé cette conversation. Écrivez-nous quand vous voulez.",
-      close_x: "Fermer",
     },
     it: {
       title: "Servizio clienti",
@@ -201,7 +197,6 @@
       language: "Lingua",
       unread: "{n} nuovi messaggi",
       resolved: "Il nostro team ha chiuso questa conversazione. Scrivici quando vuoi.",
-      close_x: "Chiudi",
     },
     nl: {
       title: "Klantenservice",
@@ -236,7 +231,6 @@
       language: "Taal",
       unread: "{n} nieuwe berichten",
       resolved: "Ons team heeft dit gesprek gesloten. Schrijf ons gerust opnieuw.",
-      close_x: "Sluiten",
     },
     pl: {
       title: "Obsługa klienta",
@@ -271,7 +265,6 @@
       language: "Język",
       unread: "Nowe wiadomości: {n}",
       resolved: "Nasz zespół zamknął tę rozmowę. Napisz do nas w każdej chwili.",
-      close_x: "Zamknij",
     },
     pt: {
       title: "Apoio ao cliente",
@@ -306,7 +299,6 @@
       language: "Idioma",
       unread: "{n} mensagens novas",
       resolved: "A nossa equipa encerrou esta conversa. Escreva-nos quando quiser.",
-      close_x: "Fechar",
     },
     zh: {
       title: "客户服务",
@@ -341,7 +333,6 @@
       language: "语言",
       unread: "{n} 条新消息",
       resolved: "我们的客服已结束本次对话。如有需要，欢迎随时留言。",
-      close_x: "关闭",
     },
     ja: {
       title: "カスタマーサービス",
@@ -376,7 +367,6 @@
       language: "言語",
       unread: "新着メッセージ {n} 件",
       resolved: "担当者がこの会話を終了しました。いつでもまたご連絡ください。",
-      close_x: "閉じる",
     },
     ko: {
       title: "고객 센터",
@@ -411,7 +401,6 @@
       language: "언어",
       unread: "새 메시지 {n}개",
       resolved: "상담원이 이 대화를 종료했습니다. 언제든 다시 문의해 주세요.",
-      close_x: "닫기",
     },
     ru: {
       title: "Служба поддержки",
@@ -446,7 +435,6 @@
       language: "Язык",
       unread: "Новых сообщений: {n}",
       resolved: "Наша команда закрыла этот разговор. Пишите нам в любое время.",
-      close_x: "Закрыть",
     },
     tr: {
       title: "Müşteri hizmetleri",
@@ -481,7 +469,6 @@
       language: "Dil",
       unread: "{n} yeni mesaj",
       resolved: "Ekibimiz bu görüşmeyi kapattı. İstediğiniz zaman tekrar yazabilirsiniz.",
-      close_x: "Kapat",
     },
     sv: {
       title: "Kundservice",
@@ -516,7 +503,6 @@
       language: "Språk",
       unread: "{n} nya meddelanden",
       resolved: "Vårt team har avslutat samtalet. Skriv gärna igen när du vill.",
-      close_x: "Stäng",
     },
   };
 
@@ -624,7 +610,8 @@
       String.raw`\[([^\]\n]+)\]\(([^()\s]+)\)`, // 1,2 [text](url)
       String.raw`\*\*([^\n]+?)\*\*`, // 3 **bold**
       String.raw`__([^_\n]+?)__`, // 4 __bold__
-      String.raw`(?<![\w*])\*([^*\s][^*\n]*?)\*(?![\w*])`, // 5 *italic*
+      // No lookbehind (Safari before 16.4 rejects it): the char before is checked below.
+      String.raw`\*([^*\s][^*\n]*?)\*(?![\w*])`, // 5 *italic*
       "`([^`\\n]+)`", // 6 `code`
       String.raw`(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])`, // 7 bare URL
     ].join("|"),
@@ -651,6 +638,10 @@
         if (depth < 2) renderInline(inner, b, depth + 1); else b.textContent = inner;
         parent.append(b);
       } else if (m[5] !== undefined) {
+        if (m.index > 0 && /[\w*]/.test(text[m.index - 1])) {
+          parent.append(document.createTextNode(m[0])); // a*b*c is not emphasis
+          continue;
+        }
         const i = h("em");
         if (depth < 2) renderInline(m[5], i, depth + 1); else i.textContent = m[5];
         parent.append(i);
@@ -971,7 +962,6 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
     tabindex: "0",
   });
-  bind(log, "title", "aria-label");
   const greeting = h("div", { class: "msg bot" },
     bind(h("div", { class: "who" }), "bot"),
     bind(h("div", { class: "bubble" }), "greeting"));
@@ -1011,6 +1001,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       if (attrName) el.setAttribute(attrName, t(key)); else el.textContent = t(key);
     }
     titleEl.textContent = customTitle || t("title");
+    log.setAttribute("aria-label", customTitle || t("title"));
     langSelect.value = uiLang;
     root.setAttribute("lang", uiLang);
     updateLauncher();
@@ -1034,7 +1025,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     chatIcon.style.display = isOpen ? "none" : "";
     closeIcon.style.display = isOpen ? "" : "none";
     badge.hidden = unread === 0 || isOpen;
-    badge.textContent = String(unread);
+    badge.textContent = unread ? String(unread) : "";
     if (unread && !isOpen) launcherLabel.textContent = t("open") + ", " + t("unread", { n: unread });
   }
 
@@ -1122,7 +1113,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   }
 
   /** Render one stored message (history on reload, or a new one from polling). */
-  function addStored(m) {
+  function addStored(m, restoring = false) {
     if (rendered.has(m.id)) return;
     rendered.add(m.id);
     if (m.role === "shopper") {
@@ -1131,7 +1122,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       addNotice(m.text);
     } else if (m.role === "agent") {
       addToLog(messageNode("agent", renderMarkdown(m.text)));
-      if (!isOpen) { unread += 1; updateLauncher(); }
+      if (!isOpen && !restoring) { unread += 1; updateLauncher(); }
     } else {
       const fb = m.action === "answer" ? feedbackRow(m.id) : null;
       addToLog(messageNode("bot", renderMarkdown(m.text), [fb]));
@@ -1331,13 +1322,13 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     if (ticketOpen) pollSoon(pollInterval());
   }
 
-  function applyMessages(data) {
+  function applyMessages(data, restoring = false) {
     for (const m of data.messages || []) {
       if (m.role === "shopper" && !rendered.has(m.id) && takePendingShopper(m.text)) {
         rendered.add(m.id);
         continue;
       }
-      addStored(m);
+      addStored(m, restoring);
     }
     cursor = Math.max(cursor, data.cursor || 0);
   }
@@ -1358,7 +1349,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       showError(err, () => { clearError(); restore(); });
       return;
     }
-    applyMessages(data);
+    applyMessages(data, true);
     state = data.state || "bot";
     ticketOpen = state === "handoff";
     updateHumanButton();
