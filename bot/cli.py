@@ -82,10 +82,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 1
     if not status.ok:
         print(f"warning: answering from the last good index: {status.error}", file=sys.stderr)
-    questions = [args.question] if args.question else (line.rstrip("\n") for line in sys.stdin)
+    if args.lang and args.lang not in s.supported_languages:
+        print(f"error: --lang {args.lang} is not one of {', '.join(s.supported_languages)}",
+              file=sys.stderr)
+        return 2
+    from_stdin = args.question is None
+    questions = (line.rstrip("\n") for line in sys.stdin) if from_stdin else [args.question]
     code = 0
     for q in questions:
-        if not args.question and not q.strip():
+        if from_stdin and not q.strip():
             continue
         try:
             reply = bot.ask(q, lang_hint=args.lang, market=args.market)

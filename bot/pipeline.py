@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.decide import Action, Thresholds, confidence, decide
 from bot.embedder import Embedder, make_embedder
-from bot.errors import FaqError, InputError, TranslationError
+from bot.errors import IndexStateError, InputError, TranslationError
 from bot.faq import Entry, fingerprint, load_valid_faq
 from bot.index import BuildReport, SearchIndex, build_index, is_current, try_load_index
 from bot.language import Detection, detect_language
@@ -70,7 +70,10 @@ def normalise_message(text: str, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InputError("the message must be text")
     cleaned = unicodedata.normalize("NFKC", text)
-    cleaned = "".join(c for c in cleaned if unicodedata.category(c) != "Cc" or c in "\n\t")
+    # Control and format characters (zero-width spaces, bidi marks) carry no meaning here.
+    cleaned = "".join(
+        c for c in cleaned if unicodedata.category(c) not in ("Cc", "Cf") or c in "\n\t"
+    )
     cleaned = " ".join(cleaned.split())
     if not cleaned:
         raise InputError("the message is empty")
@@ -116,7 +119,7 @@ class FaqBot:
         if self._index is None:
             self.reload()
         if self._index is None:
-            raise FaqError([]) if self.status.error is None else RuntimeError(self.status.error)
+            raise IndexStateError(self.status.error or "no index could be built or loaded")
         return self._index
 
     @property
@@ -169,6 +172,11 @@ class FaqBot:
         """Answer one question; ``language`` forces the language, hints only break ties."""
         text = normalise_message(question, self.settings.max_message_chars)
         if language:
+            if language not in self.settings.supported_languages:
+                raise InputError(
+                    f"language '{language}' is not supported; use one of "
+                    + ", ".join(self.settings.supported_languages)
+                )
             detection = Detection(language, True, "explicit")
         else:
             detection = self.detect(text, [lang_hint, *(hints or [])])
