@@ -18,6 +18,7 @@ class FakeEmbedder:
 
     name = "fake-schema@1"
     dim = 8
+    languages = None  # claims every language: no second model
 
     def embed(self, texts: list[str]) -> Any:
         import numpy as np
