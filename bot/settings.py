@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     answer_threshold: float = 0.55
     clarify_threshold: float = 0.40
     margin: float = 0.03
+    # Second model for supported languages the first one does not cover (USE lacks Swedish,
+    # for one): questions detected in those languages are matched with it; "" = none.
+    fallback_model: str = "e5"
+    fallback_answer_threshold: float = 0.86
+    fallback_clarify_threshold: float = 0.82
+    fallback_margin: float = 0.01
     # Phrasings of two entries at or above this cosine make `faqbot validate` warn.
     near_duplicate_threshold: float = 0.90
     max_message_chars: int = 1000
