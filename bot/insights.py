@@ -210,7 +210,7 @@ class Insights:
             select(InsightCluster.id, InsightCluster.vector)
             .where(InsightCluster.model == self.model, InsightCluster.id > leaders.last_id)
             .order_by(InsightCluster.id)
-        ).tuples().all()
+        ).all()
         if rows:
             vectors = np.stack([np.frombuffer(v, dtype=np.float32) for _i, v in rows])
             leaders.extend([i for i, _v in rows], vectors)
@@ -226,7 +226,7 @@ class Insights:
             while limit is None or assigned < limit:
                 size = batch if limit is None else min(batch, limit - assigned)
                 with self.db.read() as s:
-                    rows = s.execute(self._pending_query(since).limit(size)).tuples().all()
+                    rows = s.execute(self._pending_query(since).limit(size)).all()
                 if not rows:
                     break
                 before = len(self._texts)
@@ -341,7 +341,7 @@ class Insights:
                 select(a.cluster_id, QuestionLog.language, kind_col, func.count(),
                        func.max(QuestionLog.created_at)), since)
                 .group_by(a.cluster_id, QuestionLog.language, kind_col)
-            ).tuples().all()
+            ).all()
             groups: dict[int, dict[str, Any]] = {}
             for cid, language, k, count, last in rows:
                 g = groups.setdefault(cid, {"count": 0, "languages": defaultdict(int),
@@ -400,7 +400,7 @@ class Insights:
                    inner.c.kind, inner.c.created_at)
             .where(inner.c.rank <= per_cluster * 4)
             .order_by(inner.c.cluster_id, inner.c.id.desc())
-        ).tuples().all()
+        ).all()
         out: dict[int, list[dict[str, Any]]] = defaultdict(list)
         seen: dict[int, set[str]] = defaultdict(set)
         for cid, qid, body, language, k, created in rows:
@@ -466,7 +466,7 @@ class Insights:
                 r[0]: r for r in s.execute(
                     select(QuestionLog.id, QuestionLog.text, QuestionLog.language)
                     .where(QuestionLog.id.in_(wanted))
-                ).tuples().all()
+                ).all()
             }
         out = []
         for qid in wanted:
@@ -628,7 +628,7 @@ def period_report(db: Database, days: int, now: datetime | None = None) -> dict[
             select(qday, QuestionLog.language, QuestionLog.action, func.count())
             .where(QuestionLog.created_at >= since)
             .group_by(qday, QuestionLog.language, QuestionLog.action)
-        ).tuples().all():
+        ).all():
             add(str(day)[:10], language, "questions", n)
             if action in kinds:
                 add(str(day)[:10], language, kinds[action], n)
@@ -638,13 +638,13 @@ def period_report(db: Database, days: int, now: datetime | None = None) -> dict[
             .join(Conversation, Conversation.id == Feedback.conversation_id)
             .where(Feedback.created_at >= since)
             .group_by(fday, Conversation.language, Feedback.helpful)
-        ).tuples().all():
+        ).all():
             add(str(day)[:10], language, "helpful" if helpful else "not_helpful", n)
         tickets = s.execute(
             select(Ticket.language, Ticket.created_at, Ticket.due_at, Ticket.state,
                    Ticket.resolved_at, first_agent)
             .where(Ticket.created_at >= since)
-        ).tuples().all()
+        ).all()
     times: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"first": [], "resolve": []})
     for language, created_at, due_at, state, resolved_at, first_at in tickets:
         created, due = _utc(created_at), _utc(due_at)

@@ -111,7 +111,7 @@ class StateCollector(Collector):
             with self.services.db.read() as s:
                 counts = dict(s.execute(
                     select(Ticket.state, func.count()).group_by(Ticket.state)
-                ).tuples().all())
+                ).all())
         except Exception as exc:  # a scrape must still answer when the database does not
             log.warning("metrics: cannot count tickets: %s", exc)
         else:
