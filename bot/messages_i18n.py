@@ -55,7 +55,7 @@ NOTICES: dict[str, dict[str, str]] = {
     },
     "queued": {
         "en": "Thanks, your message has been passed on. A person will reply here.",
-        "de": "Danke, Ihre Nachricht wurde weitergeleitet. Eine Person antwortet Ihnen hier.",
+        "de": "Danke, deine Nachricht wurde weitergeleitet. Eine Person antwortet dir hier.",
         "es": "Gracias, hemos pasado tu mensaje. Una persona te responderá aquí.",
         "fr": "Merci, votre message a été transmis. Une personne vous répondra ici.",
         "it": "Grazie, il tuo messaggio è stato inoltrato. Una persona ti risponderà qui.",
@@ -71,7 +71,7 @@ NOTICES: dict[str, dict[str, str]] = {
     },
     "offer_handoff": {
         "en": "Sorry that did not help. Would you like to talk to a person?",
-        "de": "Schade, dass das nicht geholfen hat. Möchten Sie mit einer Person sprechen?",
+        "de": "Schade, dass das nicht geholfen hat. Möchtest du mit einer Person sprechen?",
         "es": "Lamentamos que no te haya ayudado. ¿Quieres hablar con una persona?",
         "fr": "Désolé que cela ne vous ait pas aidé. Voulez-vous parler à une personne ?",
         "it": "Ci dispiace che non ti sia stato utile. Vuoi parlare con una persona?",
@@ -88,8 +88,8 @@ NOTICES: dict[str, dict[str, str]] = {
     "resolved": {
         "en": "Our team marked this conversation as resolved. Write here again if you need "
         "more help.",
-        "de": "Unser Team hat dieses Gespräch als erledigt markiert. Schreiben Sie einfach wieder, "
-        "wenn Sie weitere Hilfe brauchen.",
+        "de": "Unser Team hat dieses Gespräch als erledigt markiert. Schreib uns einfach wieder, "
+        "wenn du weitere Hilfe brauchst.",
         "es": "Nuestro equipo ha marcado esta conversación como resuelta. Escríbenos de nuevo si "
         "necesitas más ayuda.",
         "fr": "Notre équipe a marqué cette conversation comme résolue. Écrivez-nous à nouveau ici "
@@ -115,7 +115,7 @@ NOTICES: dict[str, dict[str, str]] = {
     },
     "clarify": {
         "en": "Did you mean one of these?",
-        "de": "Meinten Sie eine dieser Fragen?",
+        "de": "Meintest du eine dieser Fragen?",
         "es": "¿Te refieres a alguna de estas preguntas?",
         "fr": "Vouliez-vous dire l'une de ces questions ?",
         "it": "Intendevi una di queste domande?",
@@ -131,7 +131,7 @@ NOTICES: dict[str, dict[str, str]] = {
     },
     "thanks": {
         "en": "Thanks for your feedback!",
-        "de": "Danke für Ihr Feedback!",
+        "de": "Danke für dein Feedback!",
         "es": "¡Gracias por tu opinión!",
         "fr": "Merci pour votre avis !",
         "it": "Grazie per il tuo feedback!",
