@@ -51,8 +51,9 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
-def print_report(report: dict[str, Any], out: TextIO = sys.stdout) -> None:
+def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
     """Write the period report as a table, one row per language and a total."""
+    out = out or sys.stdout
     head = ["language", "questions", "answered", "clarified", "handed_off", "helpful",
             "tickets", "first_resp_p50", "first_resp_p90", "resolve_p50", "resolve_p90",
             "sla_breaches"]
@@ -70,8 +71,9 @@ def print_report(report: dict[str, Any], out: TextIO = sys.stdout) -> None:
     _table(rows, out)
 
 
-def print_clusters(data: dict[str, Any], out: TextIO = sys.stdout) -> None:
+def print_clusters(data: dict[str, Any], out: TextIO | None = None) -> None:
     """Write clusters as a table: key, size, languages, nearest entry, an example."""
+    out = out or sys.stdout
     out.write(f"{data['total_questions']} unanswered questions in {data['total_clusters']} "
               f"clusters (last {data['days']} days)\n")
     if data["pending"]:

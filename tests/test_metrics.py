@@ -1,0 +1,144 @@
+"""/metrics: Prometheus names and labels, route templates, answers, tickets, reloads, index."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import test_settings, write_tiny_faq
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.api import create_app
+from bot.lead import install
+from bot.metrics import Metrics, MetricsMiddleware, route_of
+from bot.pipeline import FaqBot
+from bot.settings import Settings
+
+LEAD = {"X-Lead-Key": "dev-lead-key"}
+SECRET = "my parcel 4711 never came, call me on 0151 2345678"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Parse the exposition into {(sample name, sorted labels): value}."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+# ---- the middleware alone (no model) ----
+def test_requests_are_labelled_by_route_template_not_path() -> None:
+    app = FastAPI()
+    metrics = Metrics()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    with TestClient(app) as client:
+        for i in range(3):
+            assert client.get(f"/items/{i}").status_code == 200
+        assert client.get("/items/nope").status_code == 422
+        assert client.get("/no/such/path/4711").status_code == 404
+    text = metrics.render().decode()
+    assert value(text, "faqbot_http_requests_total", method="GET", route="/items/{item_id}",
+                 status="200") == 3
+    assert value(text, "faqbot_http_requests_total", method="GET", route="/items/{item_id}",
+                 status="422") == 1
+    assert value(text, "faqbot_http_requests_total", method="GET", route="unmatched",
+                 status="404") == 1
+    assert value(text, "faqbot_http_request_duration_seconds_count", method="GET",
+                 route="/items/{item_id}") == 4
+    assert "4711" not in text and "/items/1" not in text
+    assert route_of({"type": "http"}) == "unmatched"
+
+
+# ---- the whole app, real model ----
+@pytest.fixture
+def own_settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings on a FAQ of this test's own (a test below breaks it on purpose)."""
+    write_tiny_faq(tmp_path / "faq")
+    return test_settings(tmp_path, database_url=db_url)
+
+
+@pytest.fixture
+def own_bot(own_settings: Settings, faqbot: FaqBot) -> FaqBot:
+    bot = FaqBot(own_settings, embedder=faqbot.embedder)  # the session's model, loaded once
+    assert bot.reload().ok
+    return bot
+
+
+@pytest.fixture
+def app_client(own_settings: Settings, own_bot: FaqBot) -> Iterator[TestClient]:
+    app = create_app(own_settings, bot=own_bot)
+    install(app)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_metrics_of_the_service(app_client: TestClient, own_bot: FaqBot) -> None:
+    client = app_client
+    answered = client.post("/api/chat", json={"message": "How long do I have to return an item?"})
+    assert answered.json()["action"] == "answer"
+    german = client.post("/api/chat",
+                         json={"message": "Wie lange habe ich Zeit für eine Rücksendung?"})
+    assert german.json()["language"] == "de"
+    handed = client.post("/api/chat", json={"message": SECRET}).json()
+    assert handed["action"] == "handoff"
+    sid = handed["session_id"]
+    assert client.get(f"/api/conversations/{sid}/messages").status_code == 200
+    assert client.post("/api/lead/reload", headers=LEAD).status_code == 200
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    text = r.text
+
+    assert value(text, "faqbot_answers_total", action="answer", language="en") == 1
+    assert value(text, "faqbot_answers_total", action="answer", language="de") == 1
+    assert value(text, "faqbot_answers_total", action="handoff", language="en") == 1
+    assert value(text, "faqbot_tickets", state="open") == 1
+    assert value(text, "faqbot_tickets", state="resolved") == 0
+    assert value(text, "faqbot_index_reloads_total", outcome="success") >= 1
+    assert value(text, "faqbot_index_reloads_total", outcome="failure") == 0
+    assert value(text, "faqbot_index_phrasings") == own_bot.index.size > 0
+    assert value(text, "faqbot_index_entries") == len(own_bot.index.entries)
+    assert value(text, "faqbot_index_reload_ok") == 1
+    assert value(text, "faqbot_http_requests_total", method="POST", route="/api/chat",
+                 status="200") == 3
+    assert value(text, "faqbot_http_requests_total", method="GET",
+                 route="/api/conversations/{session_id}/messages", status="200") == 1
+    assert value(text, "process_resident_memory_bytes") > 0
+    # No message text, no session id, no raw path in any label.
+    assert "parcel" not in text and "0151" not in text and sid not in text
+    for family in text_string_to_metric_families(text):
+        assert re.fullmatch(r"[a-z_][a-z0-9_]*", family.name), family.name
+        for s in family.samples:
+            assert set(s.labels) <= {"method", "route", "status", "action", "language", "state",
+                                     "outcome", "le"}, s.labels
+
+
+@pytest.mark.slow
+def test_a_failed_reload_is_counted(app_client: TestClient, own_settings: Settings) -> None:
+    client = app_client
+    before = value(client.get("/metrics").text, "faqbot_index_reloads_total", outcome="failure")
+    shop = own_settings.faq_dir / "shop.yaml"
+    good = shop.read_bytes()
+    try:
+        shop.write_text("entries: [oops", encoding="utf-8")
+        assert client.post("/api/lead/reload", headers=LEAD).json()["reload_ok"] is False
+        text = client.get("/metrics").text
+        assert value(text, "faqbot_index_reloads_total", outcome="failure") == before + 1
+        assert value(text, "faqbot_index_reload_ok") == 0
+    finally:
+        shop.write_bytes(good)
+        assert client.post("/api/lead/reload", headers=LEAD).json()["reload_ok"] is True
