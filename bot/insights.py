@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVarTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from bot.db import Database
@@ -171,10 +171,11 @@ class Insights:
         return self.bot.embedder.name
 
     # ---- clustering ----
-    def _pending_query(self, since: datetime) -> Select[int, str | None]:
+    def _pending_query(self, since: datetime) -> Select[int, str | None, datetime, str, str]:
         a = InsightAssignment
         return (
-            select(QuestionLog.id, QuestionLog.text)
+            select(QuestionLog.id, QuestionLog.text, QuestionLog.created_at,
+                   QuestionLog.language, QuestionLog.action)
             .outerjoin(a, and_(a.question_id == QuestionLog.id, a.model == self.model))
             .where(a.question_id.is_(None), QuestionLog.text.is_not(None),
                    QuestionLog.created_at >= since, is_candidate())
@@ -187,7 +188,8 @@ class Insights:
         with self.db.read() as s:
             return int(s.scalar(select(func.count()).select_from(sub)) or 0)
 
-    def _embed(self, texts: list[str]) -> Vectors:
+    def _embed(self, texts: list[str]) -> tuple[Vectors, int]:
+        """Embed texts, each distinct text once; return the vectors and how many were new."""
         keys = [normalise_phrasing(t) or t for t in texts]
         missing = sorted({k for k in keys if k not in self._texts})
         if missing:
@@ -200,7 +202,7 @@ class Insights:
             self._texts.move_to_end(k)
         while len(self._texts) > self.text_cache_size:
             self._texts.popitem(last=False)
-        return out
+        return out, len(missing)
 
     def _sync_leaders(self, s: Session) -> _Leaders:
         leaders = self._leaders.get(self.model)
@@ -216,32 +218,40 @@ class Insights:
             leaders.extend([i for i, _v in rows], vectors)
         return leaders
 
-    def refresh(self, limit: int | None = None, batch: int = 64,
-                days: int = MAX_DAYS) -> RefreshReport:
-        """Embed and assign unclustered questions (up to ``limit``) in batches of ``batch``."""
+    def refresh(self, limit: int | None = None, batch: int = 64, days: int = MAX_DAYS,
+                budget_seconds: float | None = None, count_pending: bool = True) -> RefreshReport:
+        """Embed and assign unclustered questions in batches.
+
+        Stops after ``limit`` questions or once ``budget_seconds`` have passed (a page load
+        spends a bounded time here; the background job does the rest).
+        """
         started = time.perf_counter()
         assigned = created = embedded = 0
         since = window_start(days)
+        drained = False
         with self._lock:
             while limit is None or assigned < limit:
+                if budget_seconds is not None and time.perf_counter() - started > budget_seconds:
+                    break
                 size = batch if limit is None else min(batch, limit - assigned)
                 with self.db.read() as s:
-                    rows = s.execute(self._pending_query(since).limit(size)).all()
+                    rows = list(s.execute(self._pending_query(since).limit(size)).all())
                 if not rows:
+                    drained = True
                     break
-                before = len(self._texts)
-                vectors = self._embed([t or "" for _i, t in rows])
-                embedded += max(0, len(self._texts) - before) or 0
-                done, new = self._assign([i for i, _t in rows], vectors)
+                vectors, new_texts = self._embed([r[1] or "" for r in rows])
+                embedded += new_texts
+                done, new = self._assign(rows, vectors)
                 assigned += done
                 created += new
-                if done == 0:
-                    break  # another process took them all; the next pass sees new ones
-        left = self.pending(days) if limit is not None else 0
+                if len(rows) < size:
+                    drained = True
+                    break
+        left = 0 if drained or limit is None or not count_pending else self.pending(days)
         return RefreshReport(assigned, created, embedded, left,
                              round(time.perf_counter() - started, 3))
 
-    def _assign(self, ids: list[int], vectors: Vectors) -> tuple[int, int]:
+    def _assign(self, rows: list[Any], vectors: Vectors) -> tuple[int, int]:
         """Assign questions to clusters in one write transaction; return (assigned, created)."""
         new_vectors: list[Vectors] = []
         new_ids: list[int] = []
@@ -252,9 +262,9 @@ class Insights:
             taken = set(s.scalars(
                 select(InsightAssignment.question_id)
                 .where(InsightAssignment.model == self.model,
-                       InsightAssignment.question_id.in_(ids))
+                       InsightAssignment.question_id.in_([r[0] for r in rows]))
             ).all())
-            keep = [i for i, qid in enumerate(ids) if qid not in taken]
+            keep = [i for i, r in enumerate(rows) if r[0] not in taken]
             if not keep:
                 return 0, 0
             vecs = vectors[keep]
@@ -263,7 +273,7 @@ class Insights:
                 best = np.argmax(sims, axis=1)
                 best_sim = sims[np.arange(len(keep)), best]
             fresh = np.zeros((len(keep), vecs.shape[1]), dtype=np.float32)
-            picks: list[tuple[int, int, float]] = []  # (question, leader ref, cosine)
+            picks: list[tuple[Any, int, float]] = []  # (question row, leader ref, cosine)
             for row, at in enumerate(keep):
                 ref, sim = -1, -2.0
                 if leaders.ids:
@@ -277,7 +287,7 @@ class Insights:
                     fresh[len(new_vectors)] = vecs[row]
                     new_vectors.append(vecs[row])
                     ref, sim = -len(new_vectors), 1.0
-                picks.append((ids[at], ref, sim))
+                picks.append((rows[at], ref, sim))
             if new_vectors:
                 now = utcnow()
                 clusters = [InsightCluster(model=self.model, vector=v.tobytes(), created_at=now)
@@ -286,9 +296,10 @@ class Insights:
                 s.flush()
                 new_ids = [c.id for c in clusters]
             s.execute(insert(InsightAssignment), [
-                {"question_id": qid, "model": self.model, "similarity": round(sim, 4),
-                 "cluster_id": ref if ref > 0 else new_ids[-ref - 1]}
-                for qid, ref, sim in picks
+                {"question_id": q[0], "model": self.model, "similarity": round(sim, 4),
+                 "cluster_id": ref if ref > 0 else new_ids[-ref - 1],
+                 "asked_at": _utc(q[2]), "language": q[3], "action": q[4]}
+                for q, ref, sim in picks
             ])
         if new_ids:
             leaders.extend(new_ids, np.stack(new_vectors))
@@ -296,7 +307,7 @@ class Insights:
 
     # ---- reading clusters ----
     def _scope(self, stmt: Select[*Ts], since: datetime) -> Select[*Ts]:
-        """Join assignments to ``stmt`` (over the question log) and keep visible questions."""
+        """Restrict ``stmt`` (over assignments) to this model's visible questions."""
         a = InsightAssignment
         handled = (
             select(FaqChange.cluster_id.label("cluster_id"),
@@ -306,52 +317,62 @@ class Insights:
             .subquery()
         )
         return (
-            stmt.select_from(QuestionLog)
-            .join(a, and_(a.question_id == QuestionLog.id, a.model == self.model))
-            .outerjoin(handled, handled.c.cluster_id == a.cluster_id)
+            stmt.outerjoin(handled, handled.c.cluster_id == a.cluster_id)
             .where(
-                QuestionLog.created_at >= since,
+                a.model == self.model,
+                a.asked_at >= since,
                 a.cluster_id.not_in(select(DismissedCluster.cluster_id)),
                 # Questions up to the lead's last change for this cluster are dealt with.
-                or_(handled.c.at.is_(None), QuestionLog.created_at > handled.c.at),
+                or_(handled.c.at.is_(None), a.asked_at > handled.c.at),
             )
         )
 
     @staticmethod
-    def _kind() -> ColumnElement[str]:
-        return case(
-            (QuestionLog.id.in_(not_helpful_question_ids()), "not_helpful"),
-            else_=QuestionLog.action,
-        )
+    def _not_helpful(since: datetime) -> Select[int]:
+        # Only feedback given in the window can be about a question asked in it.
+        return not_helpful_question_ids().where(Feedback.created_at >= since)
 
     def clusters(self, days: int = 30, limit: int = 50, examples: int = 6,
-                 refresh_limit: int = 32) -> dict[str, Any]:
-        """Return the window's clusters, largest first, with examples and the nearest entry."""
+                 refresh_limit: int = 64, refresh_seconds: float = 0.25) -> dict[str, Any]:
+        """Return the window's clusters, largest first, with examples and the nearest entry.
+
+        New questions are grouped first for at most ``refresh_seconds`` (the background job
+        keeps up between page loads); what is left is reported as ``pending``.
+        """
         started = time.perf_counter()
         if limit < 1 or examples < 1:
             raise InputError("limit and examples must be at least 1")
         since = window_start(days)
         pending = 0
         if refresh_limit > 0 and self.bot.ready:
-            pending = self.refresh(limit=refresh_limit, days=days).pending
+            pending = self.refresh(limit=refresh_limit, batch=8, days=days,
+                                   budget_seconds=refresh_seconds).pending
         a = InsightAssignment
-        kind_col = self._kind().label("kind")
         with self.db.read() as s:
             rows = s.execute(self._scope(
-                select(a.cluster_id, QuestionLog.language, kind_col, func.count(),
-                       func.max(QuestionLog.created_at)), since)
-                .group_by(a.cluster_id, QuestionLog.language, kind_col)
+                select(a.cluster_id, a.language, a.action, func.count(), func.max(a.asked_at))
+                .select_from(a), since)
+                .group_by(a.cluster_id, a.language, a.action)
+            ).all()
+            unhelpful = s.execute(self._scope(
+                select(a.cluster_id, a.language, a.action, func.count()).select_from(a), since)
+                .where(a.question_id.in_(self._not_helpful(since)))
+                .group_by(a.cluster_id, a.language, a.action)
             ).all()
             groups: dict[int, dict[str, Any]] = {}
-            for cid, language, k, count, last in rows:
+            for cid, language, action, count, last in rows:
                 g = groups.setdefault(cid, {"count": 0, "languages": defaultdict(int),
                                             "kinds": defaultdict(int), "last": None})
                 g["count"] += count
                 g["languages"][language] += count
-                g["kinds"][str(k)] += count
+                g["kinds"][action] += count
                 last_at = _as_datetime(last)
                 if g["last"] is None or (last_at is not None and last_at > g["last"]):
                     g["last"] = last_at
+            for cid, _language, action, count in unhelpful:
+                kinds = groups[cid]["kinds"]
+                kinds[action] -= count
+                kinds["not_helpful"] += count
             order = sorted(groups, key=lambda c: (-groups[c]["count"],
                                                   -_timestamp(groups[c]["last"]), c))
             top = order[:limit]
@@ -383,33 +404,38 @@ class Insights:
 
     def _examples(self, s: Session, since: datetime, top: list[int],
                   per_cluster: int) -> dict[int, list[dict[str, Any]]]:
-        if not top:
-            return {}
+        """Return the latest distinct questions of each cluster (one indexed query each)."""
         a = InsightAssignment
-        rank = func.row_number().over(partition_by=a.cluster_id,
-                                      order_by=QuestionLog.id.desc()).label("rank")
-        inner = (
-            self._scope(
-                select(a.cluster_id, QuestionLog.id, QuestionLog.text, QuestionLog.language,
-                       self._kind().label("kind"), QuestionLog.created_at, rank), since)
-            .where(a.cluster_id.in_(top), QuestionLog.text.is_not(None))
-            .subquery()
-        )
-        rows = s.execute(
-            select(inner.c.cluster_id, inner.c.id, inner.c.text, inner.c.language,
-                   inner.c.kind, inner.c.created_at)
-            .where(inner.c.rank <= per_cluster * 4)
-            .order_by(inner.c.cluster_id, inner.c.id.desc())
-        ).all()
-        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        seen: dict[int, set[str]] = defaultdict(set)
-        for cid, qid, body, language, k, created in rows:
-            norm = normalise_phrasing(body or "")
-            if norm in seen[cid] or len(out[cid]) >= per_cluster:
-                continue
-            seen[cid].add(norm)
-            out[cid].append({"id": qid, "text": body, "language": language, "kind": str(k),
-                             "created_at": _as_datetime(created)})
+        out: dict[int, list[dict[str, Any]]] = {}
+        for cid in top:
+            rows = s.execute(self._scope(
+                select(a.question_id, QuestionLog.text, a.language, a.action, a.asked_at)
+                .select_from(a).join(QuestionLog, QuestionLog.id == a.question_id), since)
+                .where(a.cluster_id == cid, QuestionLog.text.is_not(None))
+                .order_by(a.question_id.desc())
+                .limit(per_cluster * 4)
+            ).all()
+            seen: set[str] = set()
+            picked = []
+            for qid, body, language, action, asked in rows:
+                norm = normalise_phrasing(body or "")
+                if norm not in seen:
+                    seen.add(norm)
+                    picked.append({"id": qid, "text": body, "language": language,
+                                   "kind": action, "created_at": _as_datetime(asked)})
+                if len(picked) >= per_cluster:
+                    break
+            out[cid] = picked
+        ids = [e["id"] for items in out.values() for e in items]
+        if ids:
+            unhelpful = set(s.scalars(
+                select(QuestionLog.id).where(QuestionLog.id.in_(ids),
+                                             QuestionLog.id.in_(self._not_helpful(since)))
+            ).all())
+            for items in out.values():
+                for e in items:
+                    if e["id"] in unhelpful:
+                        e["kind"] = "not_helpful"
         return out
 
     def _nearest(self, vector: Vectors | None) -> dict[str, Any] | None:
@@ -549,7 +575,8 @@ class ClusterWarmer:
         while not self._stop.is_set() and self.insights.bot.ready:
             # Small batches: the embedder is shared with shoppers' questions and holds a lock
             # while it runs, so a big batch would stall their answers.
-            done = self.insights.refresh(limit=self.batch, batch=self.batch).assigned
+            done = self.insights.refresh(limit=self.batch, batch=self.batch,
+                                         count_pending=False).assigned
             total += done
             if done < self.batch:
                 break

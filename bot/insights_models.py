@@ -35,10 +35,17 @@ class InsightCluster(Base):
 
 
 class InsightAssignment(Base):
-    """Which cluster a logged question belongs to, under one embedding model."""
+    """Which cluster a logged question belongs to, under one embedding model.
+
+    The question's time, language and action are copied here (they never change), so a
+    page load counts clusters from this table alone instead of joining 50,000 log rows.
+    """
 
     __tablename__ = "insight_assignments"
-    __table_args__ = (Index("ix_insight_assignments_cluster_id", "cluster_id"),)
+    __table_args__ = (
+        Index("ix_insight_assignments_model_asked_at", "model", "asked_at"),
+        Index("ix_insight_assignments_cluster_question", "cluster_id", "question_id"),
+    )
 
     question_id: Mapped[int] = mapped_column(
         ForeignKey("question_log.id", ondelete="CASCADE"), primary_key=True
@@ -49,6 +56,9 @@ class InsightAssignment(Base):
     )
     # Cosine to the leader: shows how tight a cluster is, and lets a test check the threshold.
     similarity: Mapped[float] = mapped_column(Float, default=1.0)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    language: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(16))
 
 
 class FaqChange(Base):

@@ -42,9 +42,16 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("similarity", sa.Float(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(), nullable=False),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
     )
     op.create_index(
-        "ix_insight_assignments_cluster_id", "insight_assignments", ["cluster_id"]
+        "ix_insight_assignments_model_asked_at", "insight_assignments", ["model", "asked_at"]
+    )
+    op.create_index(
+        "ix_insight_assignments_cluster_question", "insight_assignments",
+        ["cluster_id", "question_id"],
     )
     op.create_table(
         "faq_changes",
