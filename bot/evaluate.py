@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.decide import Thresholds
-from bot.embedder import CombinedEmbedder, Embedder, Vectors, make_embedder
+from bot.embedder import CombinedEmbedder, Embedder, Vectors
 from bot.errors import ConfigError, EmbedderError, FaqbotError, InputError
 from bot.faq import Entry
 from bot.index import Hit
@@ -76,6 +76,7 @@ class Ranked:
     ids: tuple[str, ...]
     scores: tuple[float, ...]
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
+    lane: int = 0  # which of the bot's model lanes ranked it (see LaneInfo)
 
 
 def read_queries(path: Path) -> list[Question]:
@@ -119,6 +120,7 @@ class CachedEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.languages = inner.languages
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, vec BLOB)")
@@ -149,30 +151,34 @@ class CachedEmbedder:
         return out
 
 
-def model_embedder(model: str, cache_dir: Path | None) -> Embedder:
-    """Return the embedder for a FAQBOT_MODEL value, cached per part when cache_dir is set."""
-    if cache_dir is None:
-        return make_embedder(model)
-    if model == "use+e5":
-        # Cache each half, so use+e5 reuses what 'use' and 'e5' already embedded.
-        return CombinedEmbedder([model_embedder("use", cache_dir), model_embedder("e5", cache_dir)])
-    return CachedEmbedder(make_embedder(model), cache_dir / "vectors" / f"{_slug(model)}.sqlite")
-
-
 def _slug(text: str) -> str:
     tail = hashlib.sha256(text.encode()).hexdigest()[:8]
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[-40:] + "-" + tail
 
 
+@dataclass(frozen=True)
+class LaneInfo:
+    """One model lane of the bot: its model, the languages it serves and its thresholds."""
+
+    model: str
+    languages: tuple[str, ...] | None  # None = every language not served by another lane
+    thresholds: Thresholds
+
+
 def rank_with_bot(
     questions: Sequence[Question],
     faq_dir: Path,
-    model: str,
+    model: str | None,
     index_dir: Path | None,
     cache_dir: Path | None,
     batch_size: int = 64,
-) -> tuple[list[Ranked], dict[str, Any]]:
-    """Embed and search every question once through FaqBot's own index and embedder."""
+) -> tuple[list[Ranked], dict[str, Any], list[LaneInfo]]:
+    """Embed and search every question once through FaqBot's own lanes, indexes and models.
+
+    ``model`` None evaluates the bot as configured: a question goes to the lane FaqBot.ask
+    would pick (language detected with the labelled language as the widget's hint). A named
+    model is used alone for every language, to compare models like for like.
+    """
     from bot.pipeline import FaqBot, normalise_message
     from bot.settings import load_settings
 
@@ -180,46 +186,91 @@ def rank_with_bot(
     if index_dir is None:
         # Never the live index/: a dataset's index there would replace the shop's FAQ.
         if cache_dir is not None:
-            index_dir = cache_dir / "index" / _slug(f"{faq_dir.resolve()}|{model}")
+            index_dir = cache_dir / "index" / _slug(f"{faq_dir.resolve()}|{model or 'bot'}")
         else:
             scratch = tempfile.TemporaryDirectory(prefix="faqbot-eval-")
             index_dir = Path(scratch.name)
-    settings = load_settings(faq_dir=faq_dir, index_dir=index_dir, model=model)
-    embedder = model_embedder(model, cache_dir)
-    bot = FaqBot(settings, embedder=embedder)
+    overrides: dict[str, Any] = {"faq_dir": faq_dir, "index_dir": index_dir}
+    if model is not None:
+        overrides.update(model=model, fallback_model="")
+    settings = load_settings(**overrides)
+    bot = FaqBot(settings)
+    for lane in bot.lanes:
+        lane.embedder = _with_cache(lane.embedder, cache_dir)
+    bot.embedder = bot.lanes[0].embedder
     started = time.perf_counter()
     status = bot.reload()
-    if not status.ok:
+    if not status.ok or not bot.ready:
         raise FaqbotError(f"cannot build the index of {faq_dir}: {status.error}")
     build_seconds = time.perf_counter() - started
-    index = bot.index
     texts = [normalise_message(q.q, settings.max_message_chars) for q in questions]
-    ranked: list[Ranked] = []
+    by_lane: dict[int, list[int]] = defaultdict(list)
+    for i, (text, q) in enumerate(zip(texts, questions, strict=True)):
+        lane_no = 0
+        if len(bot.lanes) > 1:
+            lane_no = bot.lanes.index(bot.lane_for(bot.detect(text, [q.lang]).language))
+        by_lane[lane_no].append(i)
+    slots: list[Ranked | None] = [None] * len(questions)
     started = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        vectors = bot.embedder.embed(texts[start : start + batch_size])
-        for offset, vector in enumerate(vectors):
-            hits = index.search(vector, k=K)
-            ranked.append(
-                Ranked(
-                    questions[start + offset],
+    for lane_no, members in sorted(by_lane.items()):
+        lane = bot.lanes[lane_no]
+        index = lane.index
+        assert index is not None  # bot.ready above
+        for start in range(0, len(members), batch_size):
+            chunk = members[start : start + batch_size]
+            vectors = lane.embedder.embed([texts[i] for i in chunk])
+            for i, vector in zip(chunk, vectors, strict=True):
+                hits = index.search(vector, k=K)
+                slots[i] = Ranked(
+                    questions[i],
                     tuple(h.entry.id for h in hits),
                     tuple(h.score for h in hits),
                     tuple(hits),
+                    lane_no,
                 )
-            )
+    ranked = [r for r in slots if r is not None]
+    lanes = [
+        LaneInfo(
+            lane.embedder.name,
+            tuple(sorted(lane.languages)) if lane.languages is not None else None,
+            lane.thresholds,
+        )
+        for lane in bot.lanes
+    ]
+    main_index = bot.lanes[0].index
+    assert main_index is not None
     info = {
-        "model": model,
-        "embedder": bot.embedder.name,
-        "entries": len(index.entries),
-        "phrasings": index.size,
+        "model": model or settings.model,
+        "pipeline": model is None,
+        "embedder": " | ".join(lane.model for lane in lanes),
+        "entries": len(main_index.entries),
+        "phrasings": main_index.size,
         "index_dir": str(index_dir),
         "index_seconds": round(build_seconds, 2),
         "query_seconds": round(time.perf_counter() - started, 2),
+        "lanes": [
+            {
+                "model": lane.model,
+                "languages": list(lane.languages) if lane.languages is not None else None,
+                "questions": len(by_lane.get(n, [])),
+            }
+            for n, lane in enumerate(lanes)
+        ],
     }
     if scratch is not None:
-        scratch.cleanup()  # the index stays in memory; only its files go
-    return ranked, info
+        scratch.cleanup()  # the indexes stay in memory; only their files go
+    return ranked, info, lanes
+
+
+def _with_cache(embedder: Embedder, cache_dir: Path | None) -> Embedder:
+    if cache_dir is None or isinstance(embedder, CachedEmbedder):
+        return embedder
+    if isinstance(embedder, CombinedEmbedder):
+        # Cache each half, so use+e5 reuses what 'use' and 'e5' already embedded.
+        embedder.parts = [_with_cache(p, cache_dir) for p in embedder.parts]
+        return embedder
+    stem = embedder.name.split("@")[0]
+    return CachedEmbedder(embedder, cache_dir / "vectors" / f"{_slug(stem)}.sqlite")
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -335,15 +386,26 @@ def rank_metrics(ranked: Sequence[Ranked]) -> dict[str, Any]:
     }
 
 
-def decision_metrics(ranked: Sequence[Ranked], t: Thresholds) -> dict[str, Any]:
-    """Return what the bot would do at thresholds t: shares of right/wrong/clarify/handoff."""
-    acts = actions_for(Arrays.of(ranked), t)
+def lane_actions(ranked: Sequence[Ranked], ts: Sequence[Thresholds]) -> npt.NDArray[np.str_]:
+    """Return each question's action under the thresholds of the lane that ranked it."""
+    out = np.full(len(ranked), "handoff", dtype="<U7")
+    for lane in sorted({r.lane for r in ranked}):
+        idx = [i for i, r in enumerate(ranked) if r.lane == lane]
+        out[idx] = actions_for(Arrays.of([ranked[i] for i in idx]), ts[lane])
+    return out
+
+
+def decision_metrics(
+    ranked: Sequence[Ranked], t: Thresholds | Sequence[Thresholds]
+) -> dict[str, Any]:
+    """Return what the bot would do: shares of right, wrong, clarify and handoff.
+
+    ``t`` is one set of thresholds, or one per lane (``Ranked.lane`` indexes it).
+    """
+    ts = [t] if isinstance(t, Thresholds) else list(t)
+    acts = lane_actions(ranked, ts)
     inside = [i for i, r in enumerate(ranked) if r.question.expect is not None]
     outside = [i for i, r in enumerate(ranked) if r.question.expect is None]
-
-    def expect_of(i: int) -> str | None:
-        return ranked[i].question.expect
-
     right = sum(
         1 for i in inside if acts[i] == "answer" and ranked[i].ids[0] == ranked[i].question.expect
     )
@@ -354,7 +416,7 @@ def decision_metrics(ranked: Sequence[Ranked], t: Thresholds) -> dict[str, Any]:
         1
         for i in clarified
         if any(
-            e == ranked[i].question.expect and s >= t.clarify
+            e == ranked[i].question.expect and s >= ts[ranked[i].lane].clarify
             for e, s in zip(ranked[i].ids[:3], ranked[i].scores[:3], strict=True)
         )
     )
@@ -470,9 +532,18 @@ def recommend(
 
 
 def evaluate(
-    ranked: Sequence[Ranked], t: Thresholds, target_wrong: float, with_decisions: bool = True
+    ranked: Sequence[Ranked],
+    t: Thresholds | Sequence[Thresholds],
+    target_wrong: float,
+    with_decisions: bool = True,
+    lanes: Sequence[LaneInfo] = (),
 ) -> dict[str, Any]:
-    """Return the whole report of one system on one question set."""
+    """Return the whole report of one system on one question set.
+
+    The sweep and recommendation at the top are for the main lane (lane 0); with several
+    lanes, ``lanes`` holds each lane's own recommendation, tuned on the questions it served.
+    """
+    ts = [t] if isinstance(t, Thresholds) else list(t)
     report: dict[str, Any] = rank_metrics(ranked)
     by_lang: dict[str, list[Ranked]] = defaultdict(list)
     for r in ranked:
@@ -481,7 +552,7 @@ def evaluate(
     for lang in sorted(by_lang):
         row = rank_metrics(by_lang[lang])
         if with_decisions:
-            d = decision_metrics(by_lang[lang], t)
+            d = decision_metrics(by_lang[lang], ts)
             row["in_scope"] = d["in_scope"]
             row["out_of_scope"] = d["out_of_scope"]
             row["wrong_rate"] = d["wrong_rate"]
@@ -489,14 +560,33 @@ def evaluate(
     report["per_language"] = per_language
     report["confused_pairs"] = confused_pairs(ranked)
     if with_decisions:
-        report.update(decision_metrics(ranked, t))
-        report["thresholds"] = {"answer": t.answer, "clarify": t.clarify, "margin": t.margin}
-        rec = recommend(ranked, target_wrong)
+        report.update(decision_metrics(ranked, ts))
+        report["thresholds"] = _thresholds(ts[0])
+        main = [r for r in ranked if r.lane == 0]
+        rec = recommend(main, target_wrong)
         report["recommended"] = rec
-        report["sweep"] = sweep(ranked)
+        report["sweep"] = sweep(main)
         if rec["found"]:
-            report["clarify_sweep"] = clarify_sweep(ranked, rec["answer"], rec["margin"])
+            report["clarify_sweep"] = clarify_sweep(main, rec["answer"], rec["margin"])
+        if len(lanes) > 1:
+            report["lanes"] = []
+            for n, lane in enumerate(lanes):
+                served = [r for r in ranked if r.lane == n]
+                report["lanes"].append(
+                    {
+                        "model": lane.model,
+                        "languages": list(lane.languages) if lane.languages is not None else None,
+                        "n": len(served),
+                        "thresholds": _thresholds(ts[n]),
+                        **rank_metrics(served),
+                        "recommended": recommend(served, target_wrong) if served else None,
+                    }
+                )
     return report
+
+
+def _thresholds(t: Thresholds) -> dict[str, float]:
+    return {"answer": t.answer, "clarify": t.clarify, "margin": t.margin}
 
 
 def frontier(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -554,15 +644,24 @@ def render(result: dict[str, Any]) -> str:
         for p in result["confused_pairs"]:
             lines.append(f"  {p['count']:>4}  {p['expected']} -> {p['got']}")
     lines.append("")
-    lines.append("sweep (best margin per answer threshold): answer margin coverage right wrong")
+    lines.append("sweep of the main lane (best margin per answer threshold, every 0.05):")
+    lines.append("  answer margin coverage   right  wrong")
     for r in frontier(result["sweep"]):
-        if r["answers"]:
+        if r["answers"] and round(r["answer"] * 100) % 5 == 0:
             lines.append(
                 f"  {r['answer']:.2f}  {r['margin']:.2f}  {r['coverage']:>7.1%} "
                 f"{r['right']:>7.1%} {r['wrong_rate']:>6.1%}"
             )
     lines.append("")
     lines.append("recommended" + _rec_text(result["recommended"]))
+    for n, lane in enumerate(result.get("lanes", [])):
+        langs = ",".join(lane["languages"]) if lane["languages"] else "all others"
+        lt = lane["thresholds"]
+        lines.append(
+            f"lane {n} {lane['model']} ({langs}; {lane['n']} questions): "
+            f"acc@1 {lane['accuracy@1']:.1%} at answer={lt['answer']} clarify={lt['clarify']} "
+            f"margin={lt['margin']}; recommended" + _rec_text(lane["recommended"])
+        )
     return "\n".join(lines)
 
 
@@ -636,22 +735,26 @@ def plot(result: dict[str, Any], path: Path) -> None:
 def run(
     faq_dir: Path,
     queries: Path,
-    model: str,
+    model: str | None = None,
     index_dir: Path | None = None,
     thresholds: Thresholds | None = None,
     target_wrong: float = 0.02,
     baselines: bool = False,
     cache_dir: Path | None = DEFAULT_CACHE,
 ) -> dict[str, Any]:
-    """Evaluate one model (and optionally the baselines) on one question file."""
+    """Evaluate the bot (or one named model) and optionally the baselines on one file.
+
+    ``model`` None is the bot as configured, lanes and all; ``thresholds`` replaces the main
+    lane's thresholds (None: the settings).
+    """
     from bot.settings import load_settings
 
     questions = read_queries(queries)
-    if thresholds is None:
-        s = load_settings()
-        thresholds = Thresholds(s.answer_threshold, s.clarify_threshold, s.margin)
-    ranked, info = rank_with_bot(questions, faq_dir, model, index_dir, cache_dir)
-    result = evaluate(ranked, thresholds, target_wrong)
+    ranked, info, lanes = rank_with_bot(questions, faq_dir, model, index_dir, cache_dir)
+    ts = [lane.thresholds for lane in lanes]
+    if thresholds is not None:
+        ts[0] = thresholds
+    result = evaluate(ranked, ts, target_wrong, lanes=lanes)
     result["settings"] = {
         "faq_dir": str(faq_dir),
         "queries": str(queries),
@@ -665,10 +768,10 @@ def run(
 
         entries = load_valid_faq(faq_dir, load_settings(faq_dir=faq_dir).default_language)
         rows = []
-        bm = evaluate(rank_with_bm25(questions, entries), thresholds, target_wrong, False)
+        bm = evaluate(rank_with_bm25(questions, entries), ts[0], target_wrong, False)
         rows.append({"name": "bm25", **_baseline_summary(bm)})
-        mini, _ = rank_with_bot(questions, faq_dir, minilm_model(), None, cache_dir)
-        mr = evaluate(mini, thresholds, target_wrong)
+        mini, _, mini_lanes = rank_with_bot(questions, faq_dir, minilm_model(), None, cache_dir)
+        mr = evaluate(mini, mini_lanes[0].thresholds, target_wrong)
         rows.append({"name": "all-MiniLM-L6-v2", **_baseline_summary(mr)})
         result["baselines"] = rows
     return result
@@ -689,17 +792,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.settings import load_settings
 
     s = load_settings()
-    t = Thresholds(
-        args.answer if args.answer is not None else s.answer_threshold,
-        args.clarify if args.clarify is not None else s.clarify_threshold,
-        args.margin if args.margin is not None else s.margin,
-    )
+    t = None
+    if (args.answer, args.clarify, args.margin) != (None, None, None):
+        t = Thresholds(
+            args.answer if args.answer is not None else s.answer_threshold,
+            args.clarify if args.clarify is not None else s.clarify_threshold,
+            args.margin if args.margin is not None else s.margin,
+        )
     if not 0.0 < args.target_wrong < 1.0:
         raise ConfigError(f"--target-wrong must be a fraction in (0, 1), got {args.target_wrong}")
     result = run(
         Path(args.faq_dir) if args.faq_dir else s.faq_dir,
         Path(args.queries),
-        args.model or s.model,
+        args.model,
         Path(args.index_dir) if args.index_dir else None,
         t,
         args.target_wrong,
@@ -729,7 +834,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--index-dir", help="index directory (default: a cache under data/cache/eval, never index/)"
     )
-    p.add_argument("--model", help="use, e5, use+e5 or st:<path> (default FAQBOT_MODEL)")
+    p.add_argument(
+        "--model",
+        help="use, e5, use+e5 or st:<path> alone for every language (default: the bot as "
+        "configured, FAQBOT_MODEL plus the FAQBOT_FALLBACK_MODEL lane)",
+    )
     p.add_argument("--answer", type=float, help="answer threshold to report (default setting)")
     p.add_argument("--clarify", type=float, help="clarify threshold to report (default setting)")
     p.add_argument("--margin", type=float, help="margin to report (default setting)")

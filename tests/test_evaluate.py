@@ -152,6 +152,7 @@ class FakeEmbedder:
 
     name = "fake@1"
     dim = 4
+    languages = None
 
     def __init__(self) -> None:
         self.calls = 0
