@@ -182,7 +182,23 @@ def bench_in_process(
         batch[f"embed_ms_per_question_batch{size}"] = round(
             (time.perf_counter() - t0) * 1000 / (rounds * size), 3
         )
+    probe: dict[str, Any] = {}
+    if model == "use":
+        # Profiling probe: the same model with one BLAS thread instead of the default two.
+        # A one-sentence forward pass is too small to split; extra threads only add hand-off
+        # and spinning, which hurts most when the cores are busy with other requests.
+        from bot.embedder import UseEmbedder
+
+        single = UseEmbedder(threads=1)
+        single.embed(["warm up"])
+        one: list[float] = []
+        for q in asks:
+            t0 = time.perf_counter()
+            single.embed([q])
+            one.append((time.perf_counter() - t0) * 1000)
+        probe["embed_ms_use_1_thread"] = percentiles(one)
     return {
+        **probe,
         "model": bot.embedder.name,
         "entries": len(index.entries),
         "phrasings": index.size,
@@ -536,6 +552,12 @@ def render(result: dict[str, Any]) -> str:
                            ("search_ms", "  index search"), ("decide_ms", "  decide")):  # fmt: skip
             p = ip[key]
             lines.append(f"| {label} | {p['median']} | {p['p95']} | {p['p99']} |")
+        if "embed_ms_use_1_thread" in ip:
+            p = ip["embed_ms_use_1_thread"]
+            lines.append(
+                f"| (probe) embed query, USE with 1 BLAS thread | {p['median']} | {p['p95']} "
+                f"| {p['p99']} |"
+            )
         lines += [
             "",
             f"One thread: {ip['answers_per_s_one_thread']} answers/s. Embedding cost per question "
