@@ -51,21 +51,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Build or refresh the index; report how many phrasings were embedded."""
-    from bot.embedder import make_embedder
-    from bot.faq import fingerprint, load_valid_faq
-    from bot.index import build_index
+    """Build or refresh the index of every model lane; report what was embedded."""
+    from bot.faq import load_valid_faq
+    from bot.pipeline import FaqBot
 
     s = _settings(args)
-    entries = load_valid_faq(s.faq_dir, s.default_language)
-    report = build_index(
-        entries, make_embedder(s.model), s.index_dir, fingerprint(s.faq_dir), progress=True
-    )
-    print(
-        f"index {report.index.version}: {len(entries)} entries, {report.index.size} phrasings; "
-        f"embedded {report.embedded}, reused {report.reused} in {report.seconds:.2f}s "
-        f"-> {s.index_dir}"
-    )
+    entries = load_valid_faq(s.faq_dir, s.default_language)  # errors: path:line, exit 1
+    bot = FaqBot(s)
+    status = bot.reload(progress=True)
+    if not status.ok:
+        print(f"error: {status.error}", file=sys.stderr)
+        return 1
+    for lane in bot.lanes:
+        index = lane.index
+        if index is not None:
+            print(f"index {index.version} ({index.model}): {len(entries)} entries, "
+                  f"{index.size} phrasings -> {lane.index_dir}")
+    print(f"embedded {status.embedded}, reused {status.reused} in {status.seconds:.2f}s")
     return 0
 
 

@@ -155,13 +155,14 @@ class FaqBot:
 
     @property
     def ready(self) -> bool:
-        return all(lane.index is not None for lane in self.lanes)
+        """Tell whether the main index is live (a fallback lane may still be building)."""
+        return self.lanes[0].index is not None
 
     def lane_for(self, language: str) -> Lane:
-        """Return the lane whose model covers ``language`` (the main one when several do)."""
+        """Return the live lane whose model covers ``language``, else the main one."""
         for lane in self.lanes:
             if lane.languages is None or language in lane.languages:
-                return lane
+                return lane if lane.index is not None else self.lanes[0]
         return self.lanes[0]
 
     def reload(self, progress: bool = False) -> ReloadStatus:
@@ -172,11 +173,13 @@ class FaqBot:
             try:
                 fp = fingerprint(s.faq_dir)
                 entries: list[Entry] | None = None
-                fresh: list[SearchIndex] = []
+                # Lanes go live one by one, the main one first, so a slow fallback model never
+                # holds back the languages the main model serves.
                 for lane in self.lanes:
                     current = lane.index or try_load_index(lane.index_dir)
                     if current is not None and is_current(current, fp, lane.embedder.name):
-                        fresh.append(current)
+                        lane.index = current
+                        totals[1] += current.size
                         continue
                     if entries is None:
                         entries = load_valid_faq(s.faq_dir, s.default_language)
@@ -184,7 +187,7 @@ class FaqBot:
                         entries, lane.embedder, lane.index_dir, fp, previous=current,
                         progress=progress,
                     )
-                    fresh.append(report.index)
+                    lane.index = report.index  # one reference assignment: an atomic swap
                     totals = [totals[0] + report.embedded, totals[1] + report.reused,
                               totals[2] + report.seconds]
                     log.info(
@@ -192,9 +195,6 @@ class FaqBot:
                         report.index.version, lane.embedder.name, report.embedded,
                         report.reused, report.seconds,
                     )
-                # Swap only once every lane is built: one reference assignment per lane.
-                for lane, index in zip(self.lanes, fresh, strict=True):
-                    lane.index = index
                 self.status = ReloadStatus(
                     True, None, time.time(), int(totals[0]), int(totals[1]), float(totals[2])
                 )

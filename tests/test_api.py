@@ -183,7 +183,7 @@ def test_feedback(client: TestClient) -> None:
     r = chat(client, "How long do I have to return an item?", language="de")
     good = client.post("/api/feedback", json={
         "session_id": r["session_id"], "message_id": r["message_id"], "helpful": True})
-    assert good.json() == {"ok": True, "offer_handoff": False, "notice": "Danke für Ihr Feedback!"}
+    assert good.json() == {"ok": True, "offer_handoff": False, "notice": "Danke für dein Feedback!"}
     bad = client.post("/api/feedback", json={
         "session_id": r["session_id"], "message_id": r["message_id"], "helpful": False,
         "comment": "I need the exact date"}).json()

@@ -163,10 +163,11 @@ def test_build_then_rebuild_embeds_nothing(
 ) -> None:
     code, out, _err = run(capsys, "build", *dirs(tmp_path))
     assert code == 0
-    assert "10 entries, 20 phrasings; embedded 20, reused 0" in out
+    assert "10 entries, 20 phrasings" in out
+    assert "reused 0 " in out  # every phrasing of every model lane was embedded
     code, out, _err = run(capsys, "build", *dirs(tmp_path))
     assert code == 0
-    assert "embedded 0, reused 20" in out
+    assert "embedded 0, reused" in out
 
 
 @pytest.mark.slow
