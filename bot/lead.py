@@ -59,12 +59,12 @@ class EditRefused(InputError):
 
 
 # ---- request and response bodies ----
-class ErrorOut(BaseModel):
+class LeadErrorOut(BaseModel):
     detail: str
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)
+    code: {"model": LeadErrorOut} for code in (400, 401, 404, 409, 422)
 }
 
 
