@@ -700,4 +700,8 @@ def create_app(settings: Settings | None = None, bot: FaqBot | None = None) -> F
         )
     if settings.environment != "development" and not settings.cors_origins:
         log.warning("FAQBOT_CORS_ORIGINS is empty: the widget works only on this server's origin")
+    # The lead's half (clusters, FAQ edits, report), /metrics and the retention job.
+    from bot.lead import install as install_lead
+
+    install_lead(app)
     return app
