@@ -1,13 +1,17 @@
 """Detect the language of a shopper's message: langdetect made deterministic, plus fallbacks.
 
-Order of evidence: the writing system (Hangul, kana, Han, Cyrillic ... decide at once), then
-langdetect restricted to the supported languages when it is sure, then letters only one
-supported language uses (ß, ñ, ł ...), then the caller's hints (conversation, widget locale),
-then the default language.
+Order of evidence: the writing system (Hangul, kana, Han, Cyrillic ... decide at once when
+they outweigh Latin brand names), then langdetect restricted to the supported languages when
+it is sure, then letters only one supported language uses (ß, ñ, ł ...), then clear evidence
+from each language's frequent words ("wo ist meine Bestellung"), then the caller's hints
+(conversation, widget locale), then weak evidence (one telling word, a shared word that
+langdetect settles, langdetect fairly sure on 12+ letters), then the default language.
+Measured per language on MASSIVE and xSID in LANGUAGES.md (scripts/langid_eval.py).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -31,9 +35,115 @@ _UNIQUE_LETTERS = {
     "ź": "pl", "ż": "pl", "ć": "pl", "ń": "pl", "ã": "pt", "õ": "pt", "å": "sv", "ğ": "tr",
     "ş": "tr", "ı": "tr", "ĳ": "nl", "œ": "fr", "æ": "da", "ø": "no",
 }
+# Frequent words per language: function words, question words, politeness and the shop's
+# own nouns. Short messages ("die Rücksendung?", "¿dónde está?", "waar is mijn pakket") carry
+# too few letters for langdetect but nearly always one of these. A word listed for several
+# languages counts for each by 1/k. Left out on purpose: words shoppers use in any language
+# (ok, merci, refund, PayPal, Klarna, iPhone ...), which must keep the conversation's language.
+# Written from general knowledge, then checked on MASSIVE/xSID dev (see LANGUAGES.md).
+_WORDS = {
+    "en": """the a an and or but is are was were be been am do does did have has had i me my
+        mine you your we our us they their them he she his her it its this that these those
+        what which who whose when where why how can could would should will may might must
+        not no yes please thanks thank there here from with without about into of for to at
+        by on in up out over after before again just only also very much many more some any
+        all each every other than then so if because still yet hello hi order orders return
+        returns delivery delivered shipping shipped package parcel payment pay paid account
+        size price cost costs item items help want need get got send sent buy bought arrived
+        arrive track tracking cancel invoice receipt discount come door till under don' didn'
+        doesn' can' isn' won' i' new next""",
+    "de": """der die das den dem des ein eine einen einem einer eines und oder aber ist sind
+        war waren bin bist hat habe haben hatte wird werden wurde kann kannst können könnte
+        möchte muss soll will ich mich mir mein meine meinen meinem meiner du dich dir dein
+        deine sie ihr ihre ihren wir uns unser es er ihn ihm nicht kein keine keinen ja nein
+        bitte danke dank was wer wie wo wann warum wieso welche welcher welches woher wohin
+        mit ohne von vom zum zur bei beim für über unter nach vor seit aus auf im ins am an in
+        noch schon auch nur sehr mehr wieder jetzt heute morgen gestern hier dort dass wenn
+        weil ob also doch mal so gibt bestellung bestellt rücksendung rückgabe retoure zurück
+        erstattung geld lieferung versand paket zahlung bezahlt bezahlen konto passwort größe
+        preis kosten artikel hilfe brauche geliefert angekommen storniert stornieren rechnung
+        gutschein umtausch produkt diese dieses diesen dieser alle alles etwas""",
+    "es": """el la los las un una unos unas y o pero es son está están estoy fue era ser
+        estar hay tengo tiene tienen tenemos puedo puede pueden quiero quisiera necesito me mi
+        mis tu tus su sus yo usted nosotros nuestro nuestra no sí por para con sin de del al en
+        que qué cómo como dónde donde cuándo cuando cuál cuánto cuánta porque muy más menos ya
+        todavía aún también solo hola gracias favor ayuda pedido pedidos devolución devolver
+        reembolso envío entrega paquete pago pagar cuenta contraseña talla precio artículo
+        llegado llegó cancelar factura descuento cambio hoy mañana ayer aquí este esta esto
+        ese esa eso lo le les nos se te ahora todo todos algo""",
+    "fr": """le la les un une des du de et ou mais est sont était être ai as a avez avons ont
+        je j' me moi mon ma mes tu te toi ton ta tes vous votre vos nous notre nos il elle ils
+        elles on ce cette ces ça cela pas ne n' plus que qu' qui quoi quand comment où
+        pourquoi quel quelle quels quelles combien avec sans pour par sur dans chez en au aux
+        oui non bonjour s' l' d' c' plaît svp aide commande commandé retour rembourser
+        remboursement livraison livré colis paiement payer payé compte mot passe taille prix
+        article reçu annuler facture réduction échange aujourd' demain hier ici très
+        encore déjà aussi peut puis veux voudrais dois faut se son mer pris du tout tous
+        quelque""",
+    "it": """il lo la i gli le un uno una un' di del della dei delle degli da dal dalla in nel
+        nella con per su sul tra fra e ed o ma è sono era essere ho hai ha abbiamo hanno posso
+        può puoi voglio vorrei devo mi me mio mia miei mie ti tu tuo tua suo sua ci noi nostro
+        vostro non sì no che chi cosa come dove quando perché quale quanto quanti molto più
+        ancora già anche solo ciao grazie favore aiuto ordine ordinato reso restituire
+        rimborso spedizione consegna pacco pagamento pagare conto taglia prezzo articolo
+        arrivato annullare fattura sconto cambio oggi domani ieri qui questo questa quello
+        quella l' dell' c' d' al se vi tutto tutti qualche""",
+    "nl": """de het een en of maar is zijn was waren ben bent heb hebt heeft hebben had kan
+        kun kunt wil wilt moet mag ik mij me mijn je jij jou jouw u uw we wij ons onze hij zij
+        ze haar hem niet geen ja nee alstublieft alsjeblieft dank bedankt wat wie hoe waar
+        wanneer waarom welke hoeveel met zonder van voor naar op aan bij uit over onder door
+        na om tot in dit dat deze die er nog al ook alleen heel erg meer nu vandaag morgen
+        gisteren hier daar bestelling besteld retour retourneren terugbetaling geld levering
+        verzending pakket betaling betalen rekening wachtwoord maat prijs artikel geleverd
+        annuleren factuur korting ruilen want ten volgende alle iets""",
+    "pl": """i w z na do od po o dla jest są był była było być mam masz ma mamy mają mogę może
+        można chcę chciałbym chciałabym muszę ja mnie mi mój moja moje mojego ty ciebie twój
+        twoja pan pani my nas nasz on ona oni nie tak czy co kto jak gdzie kiedy dlaczego
+        który która które ile bardzo więcej jeszcze już też tylko teraz dzisiaj dziś jutro
+        wczoraj tutaj tu to ten ta te tego że ale albo lub proszę dziękuję dzięki pomoc
+        zamówienie zamówienia zamówiłem zamówiłam zwrot zwrócić pieniądze dostawa wysyłka
+        paczka płatność zapłacić konto hasło rozmiar cena produkt anulować faktura rabat
+        wymiana się moją mojej wszystkie jakie jaki jaka""",
+    "pt": """o a os as um uma uns umas e ou mas é são está estão estou foi era ser estar tem
+        tenho têm temos posso pode podem quero queria gostaria preciso me mim meu minha meus
+        minhas eu você vocês tu seu sua nós nosso nossa ele ela eles não sim por para com sem
+        de do da dos das no na nos nas em ao que quê como onde quando qual quanto porque
+        porquê muito mais menos já ainda também só olá obrigado obrigada favor ajuda
+        encomenda pedido devolução devolver reembolso envio entrega pacote pagamento pagar
+        conta senha tamanho preço artigo chegou cancelar fatura desconto troca hoje amanhã
+        ontem aqui este esta isto esse essa isso se te tudo todos algum""",
+    "sv": """och eller men är var vara har hade ha kan kunde vill ska skulle måste får jag mig
+        min mitt mina du dig din ditt ni er ert vi oss vår vårt han hon den det de dem inte nej
+        ja tack hej snälla vad vem hur när varför vilken vilket vilka mycket med utan av från
+        för till på i om hos efter före under över en ett nu idag imorgon igår här där att som
+        också bara mer redan fortfarande beställning beställt retur returnera återbetalning
+        pengar leverans frakt paket betalning betala konto lösenord storlek pris artikel
+        avbryta faktura rabatt alla allt något ny nya""",
+    "tr": """bir ve veya ama bu şu o ne nasıl nerede neden niçin kim hangi kaç mı mi mu mü
+        var yok değil evet hayır lütfen teşekkür teşekkürler merhaba ben beni bana benim sen
+        seni sana senin biz bize bizim siz size sizin onun için ile gibi daha çok en sonra
+        önce şimdi bugün yarın dün burada orada de da ki ise sipariş siparişim iade para geri
+        kargo teslimat paket ödeme hesap şifre beden fiyat ürün geldi iptal fatura indirim
+        değişim istiyorum kadar""",
+}
+_WORD_LANGS: dict[str, frozenset[str]] = {}
+for _lang, _words in _WORDS.items():
+    for _word in _words.split():
+        _WORD_LANGS[_word] = _WORD_LANGS.get(_word, frozenset()) | {_lang}
+# A word, keeping a trailing apostrophe so French and Italian elisions (l', qu', dell') count.
+_TOKEN = re.compile(r"[^\W\d_]+'?")
+# Word evidence: a score this high with this lead over the runner-up decides even against
+# the conversation's language; a weaker lead decides only where no hint does.
+STRONG_WORDS = 2.0
+STRONG_MARGIN = 1.0
+WEAK_WORDS = 1.0
+WEAK_MARGIN = 0.5
+
 # langdetect is only trusted when it is this sure and the text has this many letters.
 MIN_PROBABILITY = 0.90
 MIN_LETTERS = 12
+# Below MIN_PROBABILITY langdetect still decides text of MIN_LETTERS when no hint does.
+WEAK_PROBABILITY = 0.70
 
 _lock = threading.Lock()
 DetectorFactory.seed = 0  # langdetect is random unless seeded
@@ -45,47 +155,76 @@ class Detection:
 
     language: str
     confident: bool
-    source: str  # script | langdetect | letters | hint | default
+    source: str  # script | langdetect | letters | words | hint | default
+
+
+_SCRIPTS = (
+    ("HANGUL", "ko"), ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("CJK", "zh"),
+    ("CYRILLIC", "ru"), ("GREEK", "el"), ("ARABIC", "ar"), ("HEBREW", "he"),
+    ("THAI", "th"), ("DEVANAGARI", "hi"),
+)  # fmt: skip
+_IDEOGRAPHIC = frozenset({"zh", "ja", "ko"})
 
 
 def _script_language(text: str) -> str | None:
-    counts: dict[str, int] = {}
+    """Return the language a non-Latin writing system gives away, if that script dominates."""
+    # Weigh scripts in words: a run of letters of an alphabet is one word, an ideograph or a
+    # Hangul syllable about one, so "ok google 能開始周杰倫嗎" is Chinese and "Farrokhzad 的
+    # 最佳" too, while one Latin brand name does not outweigh a Russian sentence.
+    units: dict[str, int] = {}
+    prev = ""
     for ch in text:
         if not ch.isalpha():
+            prev = ""
             continue
         name = unicodedata.name(ch, "")
-        for script, lang in (
-            ("HANGUL", "ko"), ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("CJK", "zh"),
-            ("CYRILLIC", "ru"), ("GREEK", "el"), ("ARABIC", "ar"), ("HEBREW", "he"),
-            ("THAI", "th"), ("DEVANAGARI", "hi"),
-        ):
-            if name.startswith(script):
-                counts[lang] = counts.get(lang, 0) + 1
-                break
-        else:
-            counts["latin"] = counts.get("latin", 0) + 1
-    if not counts:
+        lang = next((lg for script, lg in _SCRIPTS if name.startswith(script)), "latin")
+        if lang in _IDEOGRAPHIC or lang != prev:
+            units[lang] = units.get(lang, 0) + 1
+        prev = lang
+    if not units:
         return None
-    # Japanese mixes kanji with kana: any kana means Japanese; Korean likewise with Hangul.
-    if counts.get("ja"):
-        return "ja"
-    if counts.get("ko"):
-        return "ko"
-    best = max(counts, key=lambda k: counts[k])
+    cjk = sum(units.get(lg, 0) for lg in _IDEOGRAPHIC)
+    alphabets = {k: v for k, v in units.items() if k not in _IDEOGRAPHIC}
+    best = max(alphabets, key=lambda k: (alphabets[k], k != "latin"), default="latin")
+    if cjk and cjk >= alphabets.get(best, 0):
+        # Japanese mixes kanji with kana: any kana means Japanese; Korean likewise.
+        if units.get("ja"):
+            return "ja"
+        if units.get("ko"):
+            return "ko"
+        return "zh"
     return None if best == "latin" else best
 
 
-def _langdetect(text: str, supported: Sequence[str]) -> tuple[str, float] | None:
+def _word_vote(text: str, supported: Sequence[str]) -> list[tuple[str, float]]:
+    """Score the supported languages by their frequent words, best first."""
+    scores: dict[str, float] = {}
+    for token in _TOKEN.findall(text.casefold().replace("\u2019", "'")):
+        langs = _WORD_LANGS.get(token)
+        if langs is None and token.endswith("'"):  # "it's" -> "it'" -> "it"
+            langs = _WORD_LANGS.get(token[:-1])
+        if not langs:
+            continue
+        usable = [lg for lg in langs if lg in supported]
+        for lg in usable:
+            scores[lg] = scores.get(lg, 0.0) + 1.0 / len(usable)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _langdetect(text: str, supported: Sequence[str]) -> list[tuple[str, float]]:
+    """Return langdetect's guesses among the supported languages, most likely first."""
     with _lock:  # langdetect's factory is global state
         try:
             guesses = detect_langs(text)
         except LangDetectException:
-            return None
+            return []
+    out: list[tuple[str, float]] = []
     for guess in guesses:
         code = "zh" if guess.lang.startswith("zh") else guess.lang
-        if code in supported:
-            return code, float(guess.prob)
-    return None
+        if code in supported and code not in {c for c, _ in out}:
+            out.append((code, float(guess.prob)))
+    return out
 
 
 def detect_language(
@@ -102,8 +241,10 @@ def detect_language(
         if script in supported:
             return Detection(script, True, "script")
     letters = sum(ch.isalpha() for ch in text)
+    weak: str | None = None
     if letters:
-        found = _langdetect(text, supported)
+        guesses = _langdetect(text, supported)
+        found = guesses[0] if guesses else None
         if found and found[1] >= MIN_PROBABILITY and letters >= MIN_LETTERS:
             return Detection(found[0], True, "langdetect")
         lowered = text.casefold()
@@ -111,11 +252,31 @@ def detect_language(
         unique &= set(supported)
         if len(unique) == 1:
             return Detection(unique.pop(), False, "letters")
+        vote = _word_vote(text, supported)
+        if vote:
+            lang, score = vote[0]
+            lead = score - (vote[1][1] if len(vote) > 1 else 0.0)
+            if score >= STRONG_WORDS and lead >= STRONG_MARGIN:
+                agrees = found is not None and found[0] == lang
+                return Detection(lang, agrees and letters >= MIN_LETTERS, "words")
+            if score >= WEAK_WORDS and lead >= WEAK_MARGIN:
+                weak = lang
+            else:
+                # "la", "de", "is" belong to several languages: langdetect picks among
+                # those, never outside them ("merci" alone stays with the hints).
+                tied = {lg for lg, sc in vote if sc >= score - 1e-9}
+                weak = next((lg for lg, _p in guesses if lg in tied), None)
+        if weak is None and found and letters >= MIN_LETTERS and found[1] >= WEAK_PROBABILITY:
+            # Long enough to judge, only not sure enough to override the conversation.
+            weak = found[0]
     for hint in hints:
         if hint:
             code = hint.split("-")[0].split("_")[0].lower()
             if code in supported:
                 return Detection(code, False, "hint")
+    if weak is not None:
+        # One telling word ("bitte", "dónde") and no conversation to go by.
+        return Detection(weak, False, "words")
     # No guess from langdetect on short text even when it claims 0.99+: it calls "iPhone 15"
     # English, "merci" Spanish and "Klarna" Swedish; the default is the safer answer.
     return Detection(default, False, "default")
