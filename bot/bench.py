@@ -156,11 +156,15 @@ def bench_in_process(
         bot.ask(q)
         total.append((time.perf_counter() - t0) * 1000)
     # Where the time goes: the same steps FaqBot.ask takes, timed one by one.
+    detect_ms: list[float] = []
     embed_ms: list[float] = []
     search_ms: list[float] = []
     decide_ms: list[float] = []
     index = bot.index
     for q in asks:
+        tl = time.perf_counter()
+        bot.detect(q)
+        detect_ms.append((time.perf_counter() - tl) * 1000)
         t0 = time.perf_counter()
         vector = bot.embedder.embed([q])[0]
         t1 = time.perf_counter()
@@ -205,6 +209,7 @@ def bench_in_process(
         "startup_seconds": round(startup, 2),
         "ask_ms": percentiles(total),
         "answers_per_s_one_thread": round(1000 / statistics.fmean(total), 1),
+        "detect_ms": percentiles(detect_ms),
         "embed_ms": percentiles(embed_ms),
         "search_ms": percentiles(search_ms),
         "decide_ms": percentiles(decide_ms),
@@ -548,10 +553,12 @@ def render(result: dict[str, Any]) -> str:
             "| step | median ms | p95 ms | p99 ms |",
             "|---|---|---|---|",
         ]
-        for key, label in (("ask_ms", "FaqBot.ask (all)"), ("embed_ms", "  embed query"),
+        for key, label in (("ask_ms", "FaqBot.ask (all)"), ("detect_ms", "  detect language"),
+                           ("embed_ms", "  embed query"),
                            ("search_ms", "  index search"), ("decide_ms", "  decide")):  # fmt: skip
-            p = ip[key]
-            lines.append(f"| {label} | {p['median']} | {p['p95']} | {p['p99']} |")
+            if key in ip:
+                p = ip[key]
+                lines.append(f"| {label} | {p['median']} | {p['p95']} | {p['p99']} |")
         if "embed_ms_use_1_thread" in ip:
             p = ip["embed_ms_use_1_thread"]
             lines.append(

@@ -66,7 +66,7 @@ def test_report_marks_budgets_met_and_missed() -> None:
         "model": "use",
         "in_process": {
             "model": "use@1", "entries": 3, "phrasings": 9, "ask_ms": {**lat, "median": 9.0},
-            "embed_ms": lat, "search_ms": lat, "decide_ms": lat,
+            "detect_ms": lat, "embed_ms": lat, "search_ms": lat, "decide_ms": lat,
             "answers_per_s_one_thread": 100.0, "embed_ms_per_question_batch8": 1.0,
             "embed_ms_per_question_batch32": 0.5,
         },
