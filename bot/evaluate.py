@@ -660,7 +660,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"lane {n} {lane['model']} ({langs}; {lane['n']} questions): "
             f"acc@1 {lane['accuracy@1']:.1%} at answer={lt['answer']} clarify={lt['clarify']} "
-            f"margin={lt['margin']}; recommended" + _rec_text(lane["recommended"])
+            f"margin={lt['margin']}; recommended"
+            + (_rec_text(lane["recommended"]) if lane["n"] else ": - (no questions)")
         )
     return "\n".join(lines)
 
