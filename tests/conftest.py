@@ -73,6 +73,11 @@ def test_settings(tmp: Path, **overrides: object) -> Settings:
         "rate_limit_per_minute": 10_000,
         "conversation_rate_limit_per_minute": 10_000,
         "packs_dir": tmp / "packs",
+        # The API tests pin the thresholds their tiny FAQ was written for; the shipped
+        # defaults are tuned on the shop FAQ by `faqbot eval` and may move.
+        "answer_threshold": 0.55,
+        "clarify_threshold": 0.40,
+        "margin": 0.03,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -163,3 +168,17 @@ def client(app_settings: Settings, faqbot: FaqBot) -> Iterator[TestClient]:
     app = create_app(app_settings, bot=faqbot)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (FAQBOT_REQUIRE_ALL_TESTS=1) a skipped test fails: nothing may quietly not run."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        os.environ.get("FAQBOT_REQUIRE_ALL_TESTS") == "1"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
