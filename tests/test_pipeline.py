@@ -183,7 +183,8 @@ def multi_bot(tmp_path_factory: pytest.TempPathFactory) -> FaqBot:
     ],
 )
 def test_cross_lingual_retrieval_against_an_english_only_faq(en_bot: FaqBot, lang: str) -> None:
-    got = [(q, en_bot.ask(q).faq_id) for q, _ in QUERIES[lang]]
+    # Retrieval: the entry ranked first (the decision may still clarify or hand off).
+    got = [(q, en_bot.ask(q).guesses[0]["faq_id"]) for q, _ in QUERIES[lang]]
     assert got == [(q, expected) for q, expected in QUERIES[lang]]
 
 
