@@ -212,6 +212,14 @@ def _word_vote(text: str, supported: Sequence[str]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def _vote_lead(vote: list[tuple[str, float]]) -> tuple[str | None, float, float]:
+    """Return the word vote's winner, its score and its lead over the runner-up."""
+    if not vote:
+        return None, 0.0, 0.0
+    lang, score = vote[0]
+    return lang, score, score - (vote[1][1] if len(vote) > 1 else 0.0)
+
+
 def _langdetect(text: str, supported: Sequence[str]) -> list[tuple[str, float]]:
     """Return langdetect's guesses among the supported languages, most likely first."""
     with _lock:  # langdetect's factory is global state
@@ -243,27 +251,37 @@ def detect_language(
     letters = sum(ch.isalpha() for ch in text)
     weak: str | None = None
     if letters:
-        guesses = _langdetect(text, supported)
-        found = guesses[0] if guesses else None
-        if found and found[1] >= MIN_PROBABILITY and letters >= MIN_LETTERS:
-            return Detection(found[0], True, "langdetect")
         lowered = text.casefold()
         unique = {lang for ch, lang in _UNIQUE_LETTERS.items() if ch in lowered}
         unique &= set(supported)
+        vote = _word_vote(text, supported)
+        lead_lang, score, lead = _vote_lead(vote)
+        # langdetect is pure-Python n-gram scoring, the dearest step of a message (~2 ms): it
+        # runs only where its answer can change the outcome. Clear word evidence on text long
+        # enough to judge, with no letter of another language, decides without it.
+        if (
+            lead_lang is not None and letters >= MIN_LETTERS and score >= STRONG_WORDS + 1
+            and lead >= STRONG_MARGIN + 1 and unique <= {lead_lang}
+        ):
+            return Detection(lead_lang, True, "words")
+        # Short text: langdetect only breaks ties between languages sharing a word.
+        guesses = _langdetect(text, supported) if letters >= MIN_LETTERS else []
+        found = guesses[0] if guesses else None
+        if found and found[1] >= MIN_PROBABILITY and letters >= MIN_LETTERS:
+            return Detection(found[0], True, "langdetect")
         if len(unique) == 1:
             return Detection(unique.pop(), False, "letters")
-        vote = _word_vote(text, supported)
-        if vote:
-            lang, score = vote[0]
-            lead = score - (vote[1][1] if len(vote) > 1 else 0.0)
+        if lead_lang is not None:
             if score >= STRONG_WORDS and lead >= STRONG_MARGIN:
-                agrees = found is not None and found[0] == lang
-                return Detection(lang, agrees and letters >= MIN_LETTERS, "words")
+                agrees = found is not None and found[0] == lead_lang
+                return Detection(lead_lang, agrees and letters >= MIN_LETTERS, "words")
             if score >= WEAK_WORDS and lead >= WEAK_MARGIN:
-                weak = lang
+                weak = lead_lang
             else:
                 # "la", "de", "is" belong to several languages: langdetect picks among
                 # those, never outside them ("merci" alone stays with the hints).
+                if letters < MIN_LETTERS:
+                    guesses = _langdetect(text, supported)
                 tied = {lg for lg, sc in vote if sc >= score - 1e-9}
                 weak = next((lg for lg, _p in guesses if lg in tied), None)
         if weak is None and found and letters >= MIN_LETTERS and found[1] >= WEAK_PROBABILITY:

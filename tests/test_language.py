@@ -35,7 +35,7 @@ def test_clear_text_is_detected_whatever_the_hints(text: str, lang: str) -> None
     found = detect(text, "fr" if lang != "fr" else "de")
     assert found.language == lang
     assert found.confident is True
-    assert found.source in ("script", "langdetect")
+    assert found.source in ("script", "langdetect", "words")
 
 
 @pytest.mark.parametrize("text", ["refund?", "ok", "iPhone 15", "refund??", "PayPal", "merci"])
