@@ -44,6 +44,8 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_AGENT_REPLY_CHARS = 5000
 MAX_COMMENT_CHARS = 1000
 POLL_LIMIT = 200
+# Session.info key: the messages a transaction added, for the cursor.
+_ADDED = "faqbot_added_messages"
 
 
 class MessageTooLong(InputError):
@@ -269,11 +271,15 @@ class ChatService:
         market = (req.market or "").strip().upper()[:8] or None
         locale = (req.locale or "").strip()[:35] or None
         sid = req.session_id if req.session_id and SESSION_ID.match(req.session_id) else None
+        asks_person = req.human or wants_person(text)
 
         with self.db.read() as s:
             conv = s.get(Conversation, sid) if sid else None
             ticket = self.tickets.for_conversation(s, conv.id) if conv else None
-            last_negative = bool(conv) and self._last_feedback_negative(s, conv.id if conv else "")
+            # Only a request for a person reads the feedback (one query fewer per message).
+            last_negative = (
+                asks_person and conv is not None and self._last_feedback_negative(s, conv.id)
+            )
             conv_lang = conv.language if conv else None
             if conv and conv.language_locked and not forced:
                 forced = conv.language
@@ -290,7 +296,6 @@ class ChatService:
         reply: Reply | None = None
         reason: str | None = None
         if mode == "bot":
-            asks_person = req.human or wants_person(text)
             if req.suggestion_id and not asks_person:
                 reply = self._answer_suggestion(req.suggestion_id, text, forced, hints)
             if reply is None and text:
@@ -342,23 +347,26 @@ class ChatService:
     ) -> ChatResult:
         now = utcnow()
         with self.db.write() as s:
+            # One transaction, one commit; the ticket is read before anything is pending, so
+            # the conversation update and the messages go to the database in one flush.
             conv = self._lock_conversation(s, sid)
+            ticket = self.tickets.for_conversation(s, sid, lock=True) if conv else None
             if conv is None:
                 conv = Conversation(id=sid, created_at=now, updated_at=now, language=language,
                                     language_locked=bool(forced), locale=locale, market=market)
                 s.add(conv)
-                s.flush()
+                s.flush()  # the messages' foreign key needs the row first
             conv.updated_at = now
             conv.language = language if not conv.language_locked or forced else conv.language
             conv.language_locked = conv.language_locked or bool(forced)
             conv.locale, conv.market = locale, market
-            ticket = self.tickets.for_conversation(s, sid, lock=True)
             # The ticket may have appeared since the decision (an agent, another tab).
             if ticket is not None and ticket.state != "resolved":
                 mode = "queued"
             elif ticket is not None:
                 mode = "reopen"
-            shopper = self._add(s, sid, "shopper", text, language) if text else None
+            # Flushed with the bot's reply (or below when queued), not on its own.
+            shopper = self._add(s, sid, "shopper", text, language, flush=False) if text else None
             result = ChatResult(session_id=sid, message_id=0, action="queued", language=language)
             if mode == "queued":
                 assert ticket is not None
@@ -366,6 +374,7 @@ class ChatService:
                     self.tickets.retriage(s, ticket, text)
                 result.ticket_id = ticket.id
                 result.notice = notice("queued", language, self.translator)
+                s.flush()
                 result.message_id = shopper.id if shopper else self._cursor(s, sid)
             elif mode == "reopen":
                 assert ticket is not None
@@ -375,7 +384,11 @@ class ChatService:
                 self._handoff_reply(s, result, ticket, language)
             else:
                 self._bot_reply(s, result, sid, text, language, market, reply, reason, shopper)
-            result.cursor = self._cursor(s, sid)
+            s.flush()
+            # The conversation row is locked and ids only grow, so the newest message this
+            # transaction inserted is the conversation's newest: no MAX(id) query.
+            added = [m.id for m in s.info.get(_ADDED, [])]
+            result.cursor = max(added) if added else self._cursor(s, sid)
         self._log_turn(result, text)
         return result
 
@@ -617,12 +630,15 @@ class ChatService:
 
     @staticmethod
     def _add(
-        s: Session, sid: str, role: str, text: str, language: str | None, **fields: Any
+        s: Session, sid: str, role: str, text: str, language: str | None, flush: bool = True,
+        **fields: Any,
     ) -> Message:
         msg = Message(conversation_id=sid, role=role, text=text, language=language,
                       created_at=utcnow(), **fields)
         s.add(msg)
-        s.flush()
+        s.info.setdefault(_ADDED, []).append(msg)
+        if flush:  # the caller needs the id now
+            s.flush()
         return msg
 
     @staticmethod
