@@ -108,17 +108,29 @@ def machine() -> dict[str, Any]:
 
 
 def rss_mib(pid: int) -> dict[str, float]:
-    """Return the resident (VmRSS) and peak resident (VmHWM) memory of a process, in MiB."""
+    """Return the resident (VmRSS) and peak resident (VmHWM) memory of a process, in MiB.
+
+    With several workers, the largest process (the budget is per server process) counts.
+    """
     out = {"rss_mib": 0.0, "peak_rss_mib": 0.0}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                out["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
-            elif line.startswith("VmHWM:"):
-                out["peak_rss_mib"] = round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
+    for proc in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out["rss_mib"] = max(out["rss_mib"], round(int(line.split()[1]) / 1024, 1))
+                elif line.startswith("VmHWM:"):
+                    value = round(int(line.split()[1]) / 1024, 1)
+                    out["peak_rss_mib"] = max(out["peak_rss_mib"], value)
+        except OSError:
+            pass
     return out
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def load_questions(path: Path | None) -> list[str]:
@@ -247,7 +259,12 @@ class Server:
 
 
 def start_server(
-    faq_dir: Path, index_dir: Path, model: str, workdir: Path, timeout: float = 180.0
+    faq_dir: Path,
+    index_dir: Path,
+    model: str,
+    workdir: Path,
+    timeout: float = 180.0,
+    workers: int = 1,
 ) -> Server:
     """Start uvicorn with a temporary SQLite database and wait until /ready answers 200."""
     import httpx
@@ -269,6 +286,7 @@ def start_server(
     cmd = [
         sys.executable, "-m", "uvicorn", "bot.api:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--workers", str(workers),
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -366,15 +384,23 @@ def bench_http(
     levels: Sequence[int],
     max_requests: int,
     max_seconds: float,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Load a real uvicorn server at each concurrency level and read its memory afterwards."""
     try:
         import bot.api  # noqa: F401  (only to tell whether the service exists here)
     except ImportError as exc:
         return {"skipped": f"bot.api is not importable ({exc})"}
+    if not index_dir.exists():
+        # Build the index here first: the server then only loads it (a fallback lane built in
+        # its background would compete with the load), and several workers never race.
+        from bot.pipeline import FaqBot
+        from bot.settings import load_settings
+
+        FaqBot(load_settings(faq_dir=faq_dir, index_dir=index_dir, model=model)).reload()
     with tempfile.TemporaryDirectory(prefix="faqbot-bench-http-") as tmp:
         work = Path(tmp)
-        server = start_server(faq_dir, index_dir, model, work)
+        server = start_server(faq_dir, index_dir, model, work, workers=workers)
         try:
             idle = rss_mib(server.process.pid)
             # Warm-up: the first requests load the model and open database connections.
@@ -384,7 +410,8 @@ def bench_http(
         finally:
             server.stop()
     return {
-        "server": "uvicorn bot.api:create_app --factory (1 process)",
+        "server": f"uvicorn bot.api:create_app --factory ({workers} process"
+        + ("es)" if workers > 1 else ")"),
         "levels": runs,
         "rss_idle_mib": idle["rss_mib"],
         **mem,
@@ -617,6 +644,7 @@ def run(
     seconds: float | None = None,
     entries: int | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run the chosen parts and return one result dictionary."""
     say = progress or (lambda _msg: None)
@@ -646,6 +674,7 @@ def run(
                 levels if not quick else [c for c in levels if c <= 8] or [1],
                 requests or (40 if quick else 2000),
                 seconds or (5.0 if quick else 30.0),
+                workers,
             )
         if "build" in parts:
             say("index build ...")
@@ -669,6 +698,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ) from exc
     if not levels or min(levels) < 1:
         raise ConfigError("--concurrency needs at least one level of 1 or more")
+    if args.workers < 1:
+        raise ConfigError("--workers needs 1 or more")
     queries = Path(args.queries) if args.queries else Path("tests/data/shop_questions_test.jsonl")
     result = run(
         Path(args.faq_dir) if args.faq_dir else s.faq_dir,
@@ -681,6 +712,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         entries=args.entries,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        workers=args.workers,
     )
     text = json.dumps(result, ensure_ascii=False, sort_keys=True) if args.json else render(result)
     print(text)
@@ -704,6 +736,9 @@ def register(sub: Any) -> None:
     p.add_argument("--concurrency", default="1,8,32", help="concurrent shoppers (default 1,8,32)")
     p.add_argument("--requests", type=int, help="requests per level (default 2000)")
     p.add_argument("--seconds", type=float, help="time limit per level (default 30)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes for the HTTP part"
+    )
     p.add_argument("--entries", type=int, help="entries in the generated FAQ (default 5000)")
     p.add_argument("--out", help="also write the Markdown report to this file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
