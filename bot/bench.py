@@ -258,6 +258,20 @@ class Server:
                 self.process.wait(timeout=10)
 
 
+_NODELAY_UVICORN = """
+import socket, uvicorn
+from uvicorn.config import Config
+_bind = Config.bind_socket
+def bind(self):
+    sock = _bind(self)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+Config.bind_socket = bind
+uvicorn.main()
+"""
+
+
 def start_server(
     faq_dir: Path,
     index_dir: Path,
@@ -283,8 +297,12 @@ def start_server(
         }
     )
     log = workdir / "server.log"
+    # uvicorn with --workers binds the socket itself without TCP_NODELAY (the single-process
+    # server sets it), so every response waited ~40 ms for a delayed ACK; accepted sockets
+    # inherit the option from the listening one. `faqbot serve --workers` needs the same.
+    launcher = ["-c", _NODELAY_UVICORN] if workers > 1 else ["-m", "uvicorn"]
     cmd = [
-        sys.executable, "-m", "uvicorn", "bot.api:create_app", "--factory",
+        sys.executable, *launcher, "bot.api:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
         "--workers", str(workers),
     ]  # fmt: skip
