@@ -259,15 +259,9 @@ class Server:
 
 
 _NODELAY_UVICORN = """
-import socket, uvicorn
-from uvicorn.config import Config
-_bind = Config.bind_socket
-def bind(self):
-    sock = _bind(self)
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-Config.bind_socket = bind
+import uvicorn
+from bot.cli import nodelay_listening_socket
+nodelay_listening_socket()
 uvicorn.main()
 """
 
