@@ -43,6 +43,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from bot.background import PeriodicJob
 from bot.db import Database
 from bot.embedder import Vectors
 from bot.errors import ConfigError, InputError, NotFoundError
@@ -555,19 +556,19 @@ def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
 
 
-class ClusterWarmer:
+class ClusterWarmer(PeriodicJob):
     """Assign new unanswered questions to clusters in the background, a little at a time."""
+
+    thread_name = "faq-clusters"
 
     def __init__(self, insights: Insights, interval_seconds: float = 10.0, batch: int = 8,
                  pause_seconds: float = 0.05) -> None:
         if interval_seconds <= 0 or batch < 1 or pause_seconds < 0:
             raise ConfigError("ClusterWarmer needs interval > 0, batch >= 1, pause >= 0")
+        super().__init__(interval_seconds)
         self.insights = insights
-        self.interval_seconds = interval_seconds
         self.batch = batch
         self.pause_seconds = pause_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Assign everything pending, a batch at a time; return how many were assigned."""
@@ -582,30 +583,6 @@ class ClusterWarmer:
                 break
             self._stop.wait(self.pause_seconds)
         return total
-
-    def start(self) -> None:
-        """Start the thread (first pass at once)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="faq-clusters", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread after its current batch."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except Exception:  # keep trying: a busy database or a reload is temporary
-                log.exception("clustering pass failed; trying again later")
-            if self._stop.wait(self.interval_seconds):
-                return
 
 
 # ---- the period report ----

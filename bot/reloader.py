@@ -11,25 +11,28 @@ from __future__ import annotations
 import logging
 import threading
 
+from bot.background import PeriodicJob
 from bot.faq import fingerprint
 from bot.pipeline import FaqBot, ReloadStatus
 
 log = logging.getLogger(__name__)
 
 
-class Reloader:
+class Reloader(PeriodicJob):
     """Polls the FAQ fingerprint and reloads the bot when it changes."""
+
+    thread_name = "faq-reloader"
 
     def __init__(self, bot: FaqBot, poll_seconds: float) -> None:
         if poll_seconds < 0:
             raise ValueError(
                 f"FAQBOT_RELOAD_POLL_SECONDS must be >= 0 (0 = off), got {poll_seconds}"
             )
+        super().__init__(poll_seconds)
         self.bot = bot
         self.poll_seconds = poll_seconds
         self._seen: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loaded = False
         self._lock = threading.Lock()
 
     def _fingerprint(self) -> str | None:
@@ -54,28 +57,10 @@ class Reloader:
         self.reload_now()
         return True
 
-    def start(self) -> None:
-        """Load the index now in the background, then keep watching (if polling is on)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="faq-reloader", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop watching; a reload in progress finishes first (up to ``timeout``)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        try:
+    def run_once(self) -> bool:
+        """Load the index the first time, then reload only when the FAQ files changed."""
+        if not self._loaded:
+            self._loaded = True
             self.reload_now()
-        except Exception:  # keep the server up; the status carries the error
-            log.exception("first index load failed")
-        while self.poll_seconds > 0 and not self._stop.wait(self.poll_seconds):
-            try:
-                self.check()
-            except Exception:
-                log.exception("FAQ reload check failed")
+            return True
+        return self.check()

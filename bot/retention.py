@@ -13,13 +13,13 @@ The job runs when the server starts and then once a day, on a daemon thread star
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 
+from bot.background import PeriodicJob
 from bot.db import Database
 from bot.errors import ConfigError
 from bot.models import Feedback, Message, QuestionLog, Ticket, utcnow
@@ -88,21 +88,21 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-class RetentionJob:
+class RetentionJob(PeriodicJob):
     """Run :func:`purge_text` now and then every ``interval_seconds`` on a daemon thread."""
+
+    thread_name = "faq-retention"
 
     def __init__(self, db: Database, days: int, interval_seconds: float = DAY_SECONDS) -> None:
         if days < 0:
             raise ConfigError(f"FAQBOT_RETENTION_DAYS must be >= 0 (0 = keep text), got {days}")
         if interval_seconds <= 0:
             raise ConfigError(f"retention interval must be positive, got {interval_seconds}")
+        super().__init__(interval_seconds)
         self.db = db
         self.days = days
-        self.interval_seconds = interval_seconds
         self.last: RetentionReport | None = None
         self.runs = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> RetentionReport:
         """Purge once and remember the outcome."""
@@ -110,26 +110,6 @@ class RetentionJob:
         self.runs += 1
         return self.last
 
-    def start(self) -> None:
-        """Start the thread (purges at once, then daily); does nothing when already running."""
-        if self._thread is not None or self.days == 0:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="faq-retention", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread; a purge in progress finishes first."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup must not kill the thread: try again later
-                log.exception("retention run failed; trying again at the next interval")
-            if self._stop.wait(self.interval_seconds):
-                return
+    def enabled(self) -> bool:
+        """Run only when a retention period is set (0 keeps the text)."""
+        return self.days > 0
