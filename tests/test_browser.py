@@ -7,29 +7,16 @@ artifacts/screenshots/ so a person can look at what the shopper and the agent sa
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from browser_support import SHOTS, chromium, running_server
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "artifacts" / "screenshots"
 AGENT_KEY = "browser-test-agent-key"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 
 # German answers, two shipping entries close enough to need a clarify (with the margin set
 # below), and an entry whose answer carries markup that must never run.
@@ -83,77 +70,26 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `uvicorn bot.api:create_app` on a free port with its own FAQ, database, index."""
     tmp = tmp_path_factory.mktemp("browser")
     (tmp / "faq").mkdir()
     (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
-    (tmp / "packs").mkdir()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FAQBOT_ENVIRONMENT": "development",
-        "FAQBOT_FAQ_DIR": str(tmp / "faq"),
-        "FAQBOT_INDEX_DIR": str(tmp / "index"),
-        "FAQBOT_DATABASE_URL": f"sqlite:///{tmp / 'faqbot.db'}",
-        "FAQBOT_PACKS_DIR": str(tmp / "packs"),  # no translation: replies arrive verbatim
+    with running_server(tmp, {
         "FAQBOT_AGENT_KEY": AGENT_KEY,
         # A wide margin turns "Wie lange dauert der Versand?" (Austria vs Switzerland) into
         # a clarify; exact phrasings still score 1.0 and are answered.
         "FAQBOT_MARGIN": "0.15",
-        "FAQBOT_RATE_LIMIT_PER_MINUTE": "1000",
-    }
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log:
-        # cwd=tmp so a developer's .env in the checkout cannot change the test server.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bot.api:create_app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # first start embeds the FAQ with the real model
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("server exited:\n" + log_path.read_text(errors="replace")[-3000:])
-            try:
-                if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server not ready:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
+    }) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch Debian's Chromium (never a downloaded one) through Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: apt-get install chromium (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    """Debian's Chromium through Playwright."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Watch:

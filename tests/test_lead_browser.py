@@ -7,30 +7,17 @@ artifacts/screenshots/lead-*.png.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from browser_support import SHOTS, chromium, running_server
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "artifacts" / "screenshots"
 LEAD_KEY = "browser-test-lead-key"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 
 FAQ = textwrap.dedent("""\
     # Shop FAQ, kept by the lead.
@@ -50,83 +37,21 @@ GIFT = ["Verkaufen Sie Geschenkgutscheine?", "Do you sell gift cards?", "¿Vende
 RUDE = "you are a stupid bot"
 
 
-def server_app() -> FastAPI:
-    """Build the app as `faqbot serve` does, with the lead's routes (idempotent install)."""
-    from bot.api import create_app
-    from bot.lead import install
-
-    app = create_app()
-    install(app)
-    return app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start uvicorn on a free port with its own FAQ, database and index."""
     tmp = tmp_path_factory.mktemp("lead-browser")
     (tmp / "faq").mkdir()
     (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
-    (tmp / "packs").mkdir()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
-        "FAQBOT_ENVIRONMENT": "development",
-        "FAQBOT_FAQ_DIR": str(tmp / "faq"),
-        "FAQBOT_INDEX_DIR": str(tmp / "index"),
-        "FAQBOT_DATABASE_URL": f"sqlite:///{tmp / 'faqbot.db'}",
-        "FAQBOT_PACKS_DIR": str(tmp / "packs"),
-        "FAQBOT_LEAD_KEY": LEAD_KEY,
-        "FAQBOT_RATE_LIMIT_PER_MINUTE": "1000",
-    }
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "test_lead_browser:server_app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("server exited:\n" + log_path.read_text(errors="replace")[-3000:])
-            try:
-                if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server not ready:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
+    with running_server(tmp, {"FAQBOT_LEAD_KEY": LEAD_KEY}) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch Debian's Chromium (never a downloaded one) through Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: apt-get install chromium (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    """Debian's Chromium through Playwright."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def ask(base: str, text: str) -> dict[str, Any]:
