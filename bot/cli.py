@@ -12,7 +12,8 @@ from bot.errors import FaqbotError, Problem
 from bot.settings import Settings, load_settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Read the settings, with --faq-dir / --index-dir overriding the environment."""
     overrides: dict[str, object] = {}
     if getattr(args, "faq_dir", None):
         overrides["faq_dir"] = Path(args.faq_dir)
@@ -26,7 +27,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from bot.faq import load_faq
     from bot.similarity import near_duplicates
 
-    s = _settings(args)
+    s = settings_from_args(args)
     result = load_faq(s.faq_dir, s.default_language)
     problems: list[Problem] = list(result.problems)
     if not result.errors and result.entries and not args.no_similarity:
@@ -55,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from bot.faq import load_valid_faq
     from bot.pipeline import FaqBot
 
-    s = _settings(args)
+    s = settings_from_args(args)
     entries = load_valid_faq(s.faq_dir, s.default_language)  # errors: path:line, exit 1
     bot = FaqBot(s)
     status = bot.reload(progress=True)
@@ -76,7 +77,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.errors import InputError
     from bot.pipeline import FaqBot
 
-    s = _settings(args)
+    s = settings_from_args(args)
     bot = FaqBot(s)
     status = bot.reload(progress=True)
     if not bot.ready:
@@ -146,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP server."""
     import uvicorn
 
-    s = _settings(args)
+    s = settings_from_args(args)
     import os
 
     if args.workers > 1:

@@ -112,14 +112,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_unanswered(args: argparse.Namespace) -> int:
     """Group new unanswered questions, then print the clusters."""
+    from bot.cli import settings_from_args
     from bot.pipeline import FaqBot
 
-    overrides: dict[str, object] = {}
-    if args.faq_dir:
-        overrides["faq_dir"] = args.faq_dir
-    if args.index_dir:
-        overrides["index_dir"] = args.index_dir
-    settings = load_settings(**overrides)
+    settings = settings_from_args(args)
     db = _database(settings)
     try:
         bot = FaqBot(settings)
