@@ -97,3 +97,43 @@ def test_curly_apostrophes_and_elisions_count() -> None:
 def test_detection_is_deterministic_for_short_text() -> None:
     for text in ("la", "de", "mi pedido", "in me"):
         assert len({detect(text) for _ in range(10)}) == 1
+
+
+SAMPLES = [
+    "Wo ist meine Bestellung? Ich warte seit zwei Wochen auf das Paket.",
+    "¿Cuánto tarda el reembolso a mi tarjeta de crédito?",
+    "Je voudrais retourner une veste qui est trop petite pour moi",
+    "Hoeveel kost verzending naar België als ik twee artikelen bestel",
+    "Kiedy dostanę zwrot pieniędzy za zamówienie A-1234?",
+    "Posso pagare con PayPal o solo con la carta di credito?",
+    "Hur lång tid tar leveransen till Sverige",
+    "Siparişimi iptal etmek istiyorum, nasıl yapabilirim?",
+    "Где мой заказ?",
+    "退款多久到账",
+    "注文をキャンセルしたいです",
+    "my package arrived damaged, what now",
+    "la",
+    "ok",
+    "https://shop.example/orders/123 order@example.com",
+]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_fast_langdetect_gives_langdetects_own_answer(text: str) -> None:
+    """The numpy replay of langdetect's trials must equal langdetect itself, seeded alike."""
+    from langdetect import DetectorFactory, LangDetectException
+    from langdetect import detect_langs as reference
+
+    from bot.language import detect_langs
+
+    DetectorFactory.seed = 0
+    try:
+        expected = [(g.lang, g.prob) for g in reference(text)]
+    except LangDetectException:
+        with pytest.raises(LangDetectException):
+            detect_langs(text)
+        return
+    got = detect_langs(text)
+    assert [lang for lang, _ in got] == [lang for lang, _ in expected]
+    for (_, p), (_, q) in zip(got, expected, strict=True):
+        assert p == pytest.approx(q, abs=1e-9)
