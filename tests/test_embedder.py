@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -115,6 +116,50 @@ def test_use_is_safe_across_threads(use: Embedder) -> None:
         results = list(pool.map(lambda _: use.embed([OTHER])[0], range(16)))
     for r in results:
         np.testing.assert_allclose(r, expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_concurrent_questions_share_model_calls_and_keep_their_own_vectors() -> None:
+    """Questions from many threads are combined into fewer calls; each gets its own vector."""
+    model = UseEmbedder()
+    texts = [*ORDER, OTHER, "refund??", "Rückgabe?", "배송 조회"] * 4
+    expected = {t: model.embed([t])[0] for t in set(texts)}
+    calls: list[int] = []
+    encode = model._model.encode
+
+    def counting(batch: list[str]) -> object:
+        calls.append(len(batch))
+        return encode(batch)
+
+    model._model.encode = counting  # type: ignore[method-assign]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        # Hold the model as a running call would, until all eight questions are waiting.
+        with model._lock:
+            futures = [pool.submit(lambda t: (t, model.embed([t])[0]), t) for t in texts[:8]]
+            deadline = time.monotonic() + 30
+            while len(model._pending) < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        results = [f.result(timeout=30) for f in futures]
+        results += list(pool.map(lambda t: (t, model.embed([t])[0]), texts[8:]))
+    for text, vector in results:
+        np.testing.assert_allclose(vector, expected[text], atol=1e-5)
+    assert calls[0] == 8  # the eight waiting questions went through in one call
+    assert sum(calls) == len(texts)
+
+
+@pytest.mark.slow
+def test_a_failing_combined_call_fails_every_question_in_it() -> None:
+    model = UseEmbedder()
+
+    def broken(batch: list[str]) -> object:
+        raise RuntimeError("model broke")
+
+    model._model.encode = broken  # type: ignore[method-assign]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(model.embed, [t]) for t in ORDER]
+    for future in futures:
+        with pytest.raises(RuntimeError, match="model broke"):
+            future.result(timeout=30)
 
 
 @pytest.mark.slow
