@@ -48,6 +48,8 @@ BUDGETS = {
     "reindex_seconds": 2.0,
     "rss_mib": 1024.0,
 }
+# uvicorn's keep-alive timeout is 5 s: after a longer pause a shopper's browser reconnects.
+IDLE_RECONNECT_SECONDS = 4.0
 FALLBACK_QUESTIONS = [
     "Rückgabe?", "refund??", "track order", "¿Cuánto cuesta el envío?", "delai de livraison",
     "betaling mislukt", "退款多久到账", "注文をキャンセルしたい", "배송 조회",
@@ -406,7 +408,12 @@ async def _load(
                 action = reply.get("action", "?")
                 actions[action] = actions.get(action, 0) + 1
                 if think_seconds > 0:
-                    await asyncio.sleep(pace.expovariate(1.0 / think_seconds))
+                    pause = pace.expovariate(1.0 / think_seconds)
+                    await asyncio.sleep(pause)
+                    if pause > IDLE_RECONNECT_SECONDS:
+                        # uvicorn closes a connection idle for 5 s; a browser opens a new one.
+                        writer.close()
+                        reader, writer = await asyncio.open_connection(host, port)
         finally:
             writer.close()
 
