@@ -49,6 +49,7 @@ _ADDED = "faqbot_added_messages"
 _MESSAGES = cast(Table, Message.__table__)
 _QUESTIONS = cast(Table, QuestionLog.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
+_TICKETS = cast(Table, Ticket.__table__)
 
 
 class MessageTooLong(InputError):
@@ -277,24 +278,35 @@ class ChatService:
         asks_person = req.human or wants_person(text)
 
         with self.db.read() as s:
-            conv = s.get(Conversation, sid) if sid else None
-            ticket = self.tickets.for_conversation(s, conv.id) if conv else None
+            # The conversation and its ticket's state (one ticket at most) in one query.
+            conv = s.connection().execute(
+                select(_CONVERSATIONS.c.language, _CONVERSATIONS.c.language_locked,
+                       _CONVERSATIONS.c.market, _CONVERSATIONS.c.locale,
+                       _TICKETS.c.state.label("ticket_state"))
+                .select_from(_CONVERSATIONS.outerjoin(
+                    _TICKETS, _TICKETS.c.conversation_id == _CONVERSATIONS.c.id))
+                .where(_CONVERSATIONS.c.id == sid)
+            ).first() if sid else None
             # Only a request for a person reads the feedback (one query fewer per message).
             last_negative = (
-                asks_person and conv is not None and self._last_feedback_negative(s, conv.id)
+                asks_person and conv is not None and sid is not None
+                and self._last_feedback_negative(s, sid)
             )
             conv_lang = conv.language if conv else None
             if conv and conv.language_locked and not forced:
                 forced = conv.language
             market = market or (conv.market if conv else None)
             locale = locale or (conv.locale if conv else None)
+        ticket_state = conv.ticket_state if conv else None
         if conv is None:
             # An unknown id (say, the database was reset) starts a fresh conversation rather
             # than failing the widget; the response carries the new id.
             sid = uuid.uuid4().hex
         assert sid is not None
         hints = [conv_lang, locale]
-        mode = "bot" if ticket is None else ("reopen" if ticket.state == "resolved" else "queued")
+        mode = "bot" if ticket_state is None else (
+            "reopen" if ticket_state == "resolved" else "queued"
+        )
 
         reply: Reply | None = None
         reason: str | None = None
@@ -350,7 +362,8 @@ class ChatService:
     ) -> ChatResult:
         now = utcnow()
         with self.db.write() as s:
-            # One transaction, one commit. Plain SQL on the hot path: the ORM's unit of work cost more than the statements.
+            # One transaction, one commit. Plain SQL on the hot path: the ORM's unit of work
+            # cost more than the statements themselves.
             # FOR UPDATE (ignored by SQLite, whose writers are serialised anyway) keeps one
             # conversation's messages committing in id order, so cursors never skip one.
             db = s.connection()
