@@ -63,11 +63,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not status.ok:
         print(f"error: {status.error}", file=sys.stderr)
         return 1
-    for lane in bot.lanes:
+    for lane, report in zip(bot.lanes, status.lanes, strict=True):
         index = lane.index
         if index is not None:
             print(f"index {index.version} ({index.model}): {len(entries)} entries, "
-                  f"{index.size} phrasings -> {lane.index_dir}")
+                  f"{index.size} phrasings -> {lane.index_dir}; {report.embedded} embedded in "
+                  f"{report.seconds:.2f}s, live after {report.live_after:.2f}s")
     print(f"embedded {status.embedded}, reused {status.reused} in {status.seconds:.2f}s")
     return 0
 

@@ -21,6 +21,7 @@ from bot.index import (
     build_index,
     is_current,
     load_index,
+    select_phrasings,
     try_load_index,
 )
 
@@ -272,3 +273,95 @@ def test_many_phrasings_of_one_entry_do_not_crowd_out_the_runner_up(tmp_path: Pa
     found = index.search(fake.embed(["variant 3"])[0], k=3)
     assert found[0].entry.id == "many"
     assert {h.entry.id for h in found} == {"many", "other", "third"}
+
+
+# ---- phrasing selection per lane, incremental re-index, centroids, atomic switch ----
+
+
+def multilingual_entries() -> list[Entry]:
+    return [
+        Entry("alpha", {"en": ("first",), "de": ("erste",), "ja": ("最初",)}, {"en": "a"}, "c"),
+        Entry("beta", {"sv": ("andra",), "en": ("second",)}, {"en": "b"}, "c"),
+        Entry("gamma", {"de": ("nur deutsch",), "ja": ("ドイツ語だけ",)}, {"en": "g"}, "c"),
+    ]
+
+
+def test_select_phrasings_keeps_the_lane_languages_and_never_drops_an_entry() -> None:
+    alpha, beta, gamma = multilingual_entries()
+    en_sv = frozenset({"en", "sv"})
+    assert select_phrasings(alpha, en_sv) == [("en", "first")]
+    assert select_phrasings(beta, en_sv) == [("sv", "andra"), ("en", "second")]
+    # No phrasing in the lane's languages: the entry keeps all of its own.
+    assert select_phrasings(gamma, en_sv) == [("de", "nur deutsch"), ("ja", "ドイツ語だけ")]
+    assert select_phrasings(alpha, None) == alpha.phrasings()
+
+
+def test_a_lane_indexes_only_its_languages_and_records_them(tmp_path: Path) -> None:
+    counting = CountingEmbedder(HashEmbedder())
+    en_sv = frozenset({"en", "sv"})
+    report = build_index(multilingual_entries(), counting, tmp_path / "i", "fp", languages=en_sv)
+    # alpha loses its German and Japanese phrasings; gamma, written in neither, keeps its own.
+    assert sorted(counting.texts) == sorted(
+        ["first", "andra", "second", "nur deutsch", "ドイツ語だけ"]
+    )
+    assert {e for e, _l, _t in report.index.rows} == {"alpha", "beta", "gamma"}
+    loaded = load_index(tmp_path / "i")
+    assert loaded.manifest["languages"] == ["en", "sv"]
+    assert is_current(loaded, "fp", HashEmbedder.name, en_sv)
+    assert not is_current(loaded, "fp", HashEmbedder.name, None)  # another selection: rebuild
+    # The same FAQ with every phrasing is another build, reusing the vectors it can.
+    counting.texts.clear()
+    every = build_index(multilingual_entries(), counting, tmp_path / "i", "fp")
+    assert sorted(counting.texts) == ["erste", "最初"]
+    assert every.index.version != report.index.version
+    assert is_current(load_index(tmp_path / "i"), "fp", HashEmbedder.name, None)
+
+
+def test_one_changed_entry_embeds_only_its_changed_phrasing_in_the_lane(tmp_path: Path) -> None:
+    en_sv = frozenset({"en", "sv"})
+    entries = multilingual_entries()
+    counting = CountingEmbedder(HashEmbedder())
+    first = build_index(entries, counting, tmp_path / "i", "fp1", languages=en_sv)
+    # A German phrasing is not in the lane: nothing to embed.
+    entries[0] = Entry("alpha", {"en": ("first",), "de": ("neu",)}, {"en": "a"}, "c")
+    counting.texts.clear()
+    report = build_index(entries, counting, tmp_path / "i", "fp2", first.index, languages=en_sv)
+    assert (counting.texts, report.embedded, report.reused) == ([], 0, 5)
+    # A Swedish phrasing is.
+    entries[1] = Entry("beta", {"sv": ("ny",), "en": ("second",)}, {"en": "b"}, "c")
+    report = build_index(entries, counting, tmp_path / "i", "fp3", report.index, languages=en_sv)
+    assert (counting.texts, report.embedded, report.reused) == (["ny"], 1, 4)
+    fresh = build_index(entries, HashEmbedder(), tmp_path / "fresh", "fp3", languages=en_sv)
+    np.testing.assert_allclose(report.index.vectors(), fresh.index.vectors(), atol=1e-6)
+    np.testing.assert_allclose(report.index.centroids, fresh.index.centroids, atol=1e-6)
+
+
+def test_centroids_are_the_normalised_mean_of_each_entrys_phrasings(tmp_path: Path) -> None:
+    # Entries in an order other than their sorted ids, with 1 to 4 phrasings each.
+    entries = [
+        Entry(f"e{n}", {"en": tuple(f"q{n}-{i}" for i in range(1 + n % 4))}, {"en": "a"}, "c")
+        for n in (7, 3, 9, 0, 5, 2)
+    ]
+    index = build_index(entries, HashEmbedder(), tmp_path / "i", "fp").index
+    vectors = index.vectors()
+    for eid, centroid in zip(index.entry_ids, index.centroids, strict=True):
+        mean = vectors[[i for i, row in enumerate(index.rows) if row[0] == eid]].sum(axis=0)
+        np.testing.assert_allclose(centroid, mean / np.linalg.norm(mean), atol=1e-6)
+    np.testing.assert_allclose(load_index(tmp_path / "i").centroids, index.centroids, atol=1e-6)
+
+
+def test_a_failed_write_keeps_the_previous_build_current(
+    fake_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faq, index_dir = fake_index
+    before = load_index(index_dir).version
+
+    def broken_disk(*_args: object) -> None:
+        raise RuntimeError("disk full")
+
+    write_faq(faq, "extra.yaml", "entries:\n" + entry_yaml("gamma", "third question", "three"))
+    monkeypatch.setattr("bot.index.faiss.write_index", broken_disk)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build(faq, HashEmbedder(), index_dir)
+    assert load_index(index_dir).version == before
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [before]  # nothing half-built

@@ -341,3 +341,52 @@ def test_broken_faq_keeps_the_last_good_index(tmp_path: Path) -> None:
     fresh = FaqBot(settings_for(tmp_path))
     assert fresh.reload().ok is False
     assert fresh.ready and fresh.index.version == good
+
+
+MIXED_FAQ = """
+entries:
+  - id: returns-window
+    questions:
+      en: [How long do I have to return an item?]
+      de: [Wie lange habe ich Zeit für eine Rücksendung?]
+      sv: [Hur länge har jag på mig att returnera en vara?]
+      ja: [返品期限はいつまでですか？]
+    answer:
+      en: You can return most items within 30 days.
+  - id: gift-cards
+    questions:
+      de: [Verkaufen Sie Geschenkkarten?]
+    answer:
+      en: Yes, from 10 to 200 euros.
+"""
+
+
+def test_fallback_lane_indexes_default_and_own_language_phrasings(tmp_path: Path) -> None:
+    path = write_faq(tmp_path / "faq", "shop.yaml", MIXED_FAQ)
+    bot = FaqBot(settings_for(tmp_path))
+    status = bot.reload()
+    main, fallback = bot.lanes
+    assert main.index is not None and fallback.index is not None
+    assert sorted(lang for _e, lang, _t in main.index.rows) == ["de", "de", "en", "ja", "sv"]
+    # Swedish is the lane's own language, English the default; an entry written only in
+    # German keeps its German phrasing rather than drop out of the lane.
+    assert sorted((e, lang) for e, lang, _t in fallback.index.rows) == [
+        ("gift-cards", "de"), ("returns-window", "en"), ("returns-window", "sv"),
+    ]
+    assert [(r.embedded, r.reused) for r in status.lanes] == [(5, 0), (3, 0)]
+    assert status.lanes[0].live_after <= status.lanes[1].live_after
+    assert bot.ask("Säljer ni presentkort?", language="sv").faq_id == "gift-cards"
+
+    # Incremental in each lane: a German edit is embedded by the main lane only ...
+    text = path.read_text()
+    path.write_text(text.replace("Wie lange habe ich Zeit für eine Rücksendung?",
+                                 "Bis wann kann ich etwas zurückschicken?"))
+    status = bot.reload()
+    assert [(r.embedded, r.reused) for r in status.lanes] == [(1, 4), (0, 3)]
+    # ... a Swedish one by both.
+    path.write_text(path.read_text().replace("Hur länge har jag på mig", "Hur många dagar har jag"))
+    status = bot.reload()
+    assert [(r.embedded, r.reused) for r in status.lanes] == [(1, 4), (1, 2)]
+    # Another process finds both lanes current on disk and embeds nothing.
+    other = FaqBot(settings_for(tmp_path))
+    assert [(r.embedded, r.reused) for r in other.reload().lanes] == [(0, 5), (0, 3)]
