@@ -13,6 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from bot.auth import KeyCheck
 from bot.conversations import wants_person
@@ -70,6 +71,41 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
     assert (tmp_path / "new" / "data" / "x.db").exists()
     database.dispose()
+
+
+def test_sqlite_writers_in_two_engines_wait_for_each_other(tmp_path: Path) -> None:
+    """A second writer (another process's engine) waits for the lock and then goes on."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first, second = Database(url), Database(url)
+    first.migrate()
+    inside, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.write() as s:
+            s.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            inside.set()
+            release.wait(10)
+
+    def wait_then_write() -> None:
+        with second.write() as s:
+            s.execute(text("INSERT INTO t VALUES (1)"))
+        done.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    writer = threading.Thread(target=wait_then_write)
+    writer.start()
+    assert not done.wait(0.5)  # queued behind the first writer, not failing
+    release.set()
+    holder.join(10)
+    assert done.wait(10)
+    writer.join(10)
+    with second.read() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM t")).scalar() == 1
+    assert (tmp_path / "x.db.writelock").exists()
+    first.dispose()
+    second.dispose()
 
 
 def test_a_bad_database_url_is_a_config_error() -> None:
