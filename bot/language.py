@@ -297,6 +297,11 @@ class _FastDetector:
 _fast: _FastDetector | None = None
 
 
+def warm_language_detection() -> None:
+    """Load langdetect's profiles now rather than during a shopper's first message."""
+    detect_langs("Where is my order? I have been waiting for two weeks.")
+
+
 def detect_langs(text: str) -> list[tuple[str, float]]:
     """langdetect's guesses for ``text`` (language, probability), most likely first."""
     global _fast

@@ -19,7 +19,7 @@ from bot.embedder import Embedder, make_embedder
 from bot.errors import IndexStateError, InputError, TranslationError
 from bot.faq import Entry, fingerprint, load_valid_faq
 from bot.index import BuildReport, SearchIndex, build_index, is_current, try_load_index
-from bot.language import Detection, detect_language
+from bot.language import Detection, detect_language, warm_language_detection
 from bot.settings import Settings
 from bot.translate import NullTranslator, Translator
 
@@ -129,6 +129,7 @@ class Lane:
     index: SearchIndex | None = None
     # Languages of the phrasings this lane indexes (None = all; see index.select_phrasings).
     phrasing_languages: frozenset[str] | None = None
+    warm: bool = False  # the model has answered once (weights loaded)
 
 
 class FaqBot:
@@ -206,6 +207,7 @@ class FaqBot:
                     name, langs = lane.embedder.name, lane.phrasing_languages
                     current = lane.index or try_load_index(lane.index_dir)
                     if current is not None and is_current(current, fp, name, langs):
+                        self._warm(lane)
                         lane.index = current
                         reports.append(LaneReport(name, 0, current.size, 0.0,
                                                   time.perf_counter() - started))
@@ -216,6 +218,7 @@ class FaqBot:
                         entries, lane.embedder, lane.index_dir, fp, previous=current,
                         progress=progress, languages=langs,
                     )
+                    self._warm(lane)
                     lane.index = report.index  # one reference assignment: an atomic swap
                     reports.append(LaneReport(name, report.embedded, report.reused,
                                               report.seconds, time.perf_counter() - started))
@@ -235,6 +238,20 @@ class FaqBot:
                 self.status = ReloadStatus(False, str(exc), time.time(), lanes=reports)
                 log.error("FAQ reload failed, keeping the last good index: %s", exc)
             return self.status
+
+    def _warm(self, lane: Lane) -> None:
+        """Load what a lane's first question would need before the lane goes live.
+
+        The models load their weights on first use, and language detection its 55 profiles:
+        0.5-2 s that the first shopper of each worker process paid (p95 of a short run at 3
+        workers: 0.5-1.5 s, BENCHMARKS.md).
+        """
+        if lane.warm:
+            return
+        lane.embedder.embed(["Where is my order?"])
+        if lane is self.lanes[0]:
+            warm_language_detection()
+        lane.warm = True
 
     # ---- answering ----
     def detect(self, text: str, hints: list[str | None] | None = None) -> Detection:
