@@ -105,10 +105,27 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": usable,
         "load_average": load,
+        "speed_probe_ms": speed_probe_ms(),
         "memory_gib": mem_gib,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
     }
+
+
+def speed_probe_ms() -> float:
+    """Time a fixed pure-Python loop (best of 3): how fast this machine is right now.
+
+    A shared virtual machine's speed drifts (the same code measured 1.5-2x slower an hour
+    apart here), so numbers from two runs compare only alongside this probe.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def rss_mib(pid: int) -> dict[str, float]:
@@ -675,7 +692,8 @@ def render(result: dict[str, Any]) -> str:
         f"# faqbot bench ({result['started']})",
         "",
         f"Machine: {m['cpu']}, {m['cores']} usable cores, {m['memory_gib']} GiB RAM, {m['os']}, "
-        f"Python {m['python']}, load average {m.get('load_average')} at start. "
+        f"Python {m['python']}, load average {m.get('load_average')} at start, speed probe "
+        f"{m.get('speed_probe_ms', '?')} ms (a 1M-step Python loop; lower is faster). "
         f"Model: {result['model']}.",
         "",
     ]
