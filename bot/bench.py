@@ -279,14 +279,6 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-_NODELAY_UVICORN = """
-import uvicorn
-from bot.cli import nodelay_listening_socket
-nodelay_listening_socket()
-uvicorn.main()
-"""
-
-
 def start_server(
     faq_dir: Path,
     index_dir: Path,
@@ -312,15 +304,15 @@ def start_server(
         }
     )
     log = workdir / "server.log"
-    # uvicorn with --workers binds the socket itself without TCP_NODELAY (the single-process
-    # server sets it), so every response waited ~40 ms for a delayed ACK; accepted sockets
-    # inherit the option from the listening one. `faqbot serve --workers` needs the same.
-    launcher = ["-c", _NODELAY_UVICORN] if workers > 1 else ["-m", "uvicorn"]
-    cmd = [
-        sys.executable, *launcher, "bot.api:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        "--workers", str(workers),
-    ]  # fmt: skip
+    if workers > 1:
+        # What `faqbot serve --workers N` runs: a listening socket per worker (bot/workers.py).
+        cmd = [sys.executable, "-m", "bot.workers", "127.0.0.1", str(port), str(workers), "warning"]
+    else:
+        cmd = [
+            sys.executable, "-m", "uvicorn", "bot.api:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--no-access-log",
+        ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log)

@@ -119,31 +119,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return code
 
 
-def nodelay_listening_socket() -> None:
-    """Make uvicorn's own listening socket (used with --workers) set TCP_NODELAY.
-
-    The single-process server sets it on each connection; the multi-worker one binds the
-    socket itself without it, so every response waited ~40 ms for a delayed ACK. Accepted
-    sockets inherit the option from the listening one.
-    """
-    import socket
-
-    from uvicorn.config import Config
-
-    bind = Config.bind_socket
-    if getattr(bind, "faqbot_nodelay", False):
-        return
-
-    def bind_nodelay(self: Config) -> socket.socket:
-        sock = bind(self)
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-
-    bind_nodelay.faqbot_nodelay = True  # type: ignore[attr-defined]
-    Config.bind_socket = bind_nodelay  # type: ignore[method-assign]
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP server."""
     import uvicorn
@@ -151,12 +126,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     s = settings_from_args(args)
     import os
 
-    if args.workers > 1:
-        nodelay_listening_socket()
-
     # The app factory reads settings from the environment: pass CLI overrides through it.
     os.environ["FAQBOT_FAQ_DIR"] = str(s.faq_dir)
     os.environ["FAQBOT_INDEX_DIR"] = str(s.index_dir)
+    if args.workers > 1:
+        from bot.workers import serve
+
+        serve("bot.api:create_app", args.host, args.port, args.workers)
+        return 0
     uvicorn.run("bot.api:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info")
     return 0
