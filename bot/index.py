@@ -4,6 +4,8 @@ On disk (``index_dir``)::
 
     current.json            which build is live; replaced atomically (os.replace)
     builds/<build-id>/      index.faiss + manifest.json, never modified after writing
+    .build.lock             held (flock) while a process builds, so worker processes that
+                            notice the same FAQ edit build it once and the others load it
 
 The manifest records the model name and version, the dimension, the FAQ fingerprint, every
 entry (a snapshot, so the last good index keeps answering when the YAML is broken), and per
@@ -20,7 +22,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,6 +239,27 @@ def build_index(
     _write_build(index_dir, index, manifest)
     search = SearchIndex(entries, index, manifest, vectors)
     return BuildReport(search, len(todo), len(rows) - len(todo), time.perf_counter() - started)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index directory's build lock (shared by processes; waits for the holder).
+
+    Without it every worker process of `faqbot serve --workers N` rebuilt the index after an
+    edit at the same time: N times the embedding work, on the cores that answer shoppers.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): builds stay correct, only not shared
+        yield
+        return
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / ".build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _write_build(index_dir: Path, index: Any, manifest: dict[str, Any]) -> None:

@@ -18,7 +18,14 @@ from bot.decide import Action, Thresholds, confidence, decide
 from bot.embedder import Embedder, make_embedder
 from bot.errors import IndexStateError, InputError, TranslationError
 from bot.faq import Entry, fingerprint, load_valid_faq
-from bot.index import BuildReport, SearchIndex, build_index, is_current, try_load_index
+from bot.index import (
+    BuildReport,
+    SearchIndex,
+    build_index,
+    build_lock,
+    is_current,
+    try_load_index,
+)
 from bot.language import Detection, detect_language, warm_language_detection
 from bot.settings import Settings
 from bot.translate import NullTranslator, Translator
@@ -206,27 +213,33 @@ class FaqBot:
                 for lane in self.lanes:
                     name, langs = lane.embedder.name, lane.phrasing_languages
                     current = lane.index or try_load_index(lane.index_dir)
-                    if current is not None and is_current(current, fp, name, langs):
-                        self._warm(lane)
-                        lane.index = current
-                        reports.append(LaneReport(name, 0, current.size, 0.0,
-                                                  time.perf_counter() - started))
-                        continue
-                    if entries is None:
-                        entries = load_valid_faq(s.faq_dir, s.default_language)
-                    report: BuildReport = build_index(
-                        entries, lane.embedder, lane.index_dir, fp, previous=current,
-                        progress=progress, languages=langs,
-                    )
+                    embedded, reused, seconds = 0, current.size if current is not None else 0, 0.0
+                    if current is None or not is_current(current, fp, name, langs):
+                        with build_lock(lane.index_dir):
+                            # Another worker process may have built this FAQ while we waited.
+                            on_disk = try_load_index(lane.index_dir)
+                            if on_disk is not None and is_current(on_disk, fp, name, langs):
+                                current, reused = on_disk, on_disk.size
+                            else:
+                                if entries is None:
+                                    entries = load_valid_faq(s.faq_dir, s.default_language)
+                                report: BuildReport = build_index(
+                                    entries, lane.embedder, lane.index_dir, fp,
+                                    previous=on_disk if on_disk is not None else current,
+                                    progress=progress, languages=langs,
+                                )
+                                current = report.index
+                                embedded, reused = report.embedded, report.reused
+                                seconds = report.seconds
+                                log.info(
+                                    "index %s (%s) built: %d phrasings embedded, %d reused, "
+                                    "%.2fs", current.version, name, report.embedded,
+                                    report.reused, report.seconds,
+                                )
                     self._warm(lane)
-                    lane.index = report.index  # one reference assignment: an atomic swap
-                    reports.append(LaneReport(name, report.embedded, report.reused,
-                                              report.seconds, time.perf_counter() - started))
-                    log.info(
-                        "index %s (%s) built: %d phrasings embedded, %d reused, %.2fs",
-                        report.index.version, name, report.embedded, report.reused,
-                        report.seconds,
-                    )
+                    lane.index = current  # one reference assignment: an atomic swap
+                    reports.append(LaneReport(name, embedded, reused, seconds,
+                                              time.perf_counter() - started))
                 self.status = ReloadStatus(
                     True, None, time.time(), sum(r.embedded for r in reports),
                     sum(r.reused for r in reports), sum(r.seconds for r in reports), reports,

@@ -133,3 +133,41 @@ def test_reloader_check_reloads_only_on_change(home: Path, faqbot: FaqBot) -> No
     assert reloader.check() is False
     with pytest.raises(ValueError, match="FAQBOT_RELOAD_POLL_SECONDS"):
         Reloader(bot, -1)
+
+
+def test_worker_processes_build_one_edit_once(home: Path, faqbot: FaqBot) -> None:
+    """Two bots on one index directory (as `serve --workers 2` runs) reload the same edit.
+
+    The build lock makes the second wait and take the first one's build instead of embedding
+    everything again on the cores that answer shoppers. The real model, slowed down so the two
+    reloads overlap.
+    """
+
+    class Slow:
+        def __init__(self) -> None:
+            inner = faqbot.embedder
+            self.name, self.dim, self.languages, self.texts = (
+                inner.name, inner.dim, inner.languages, 0
+            )
+
+        def embed(self, texts: list[str]) -> Any:
+            self.texts += len(texts)
+            time.sleep(0.5)
+            return faqbot.embedder.embed(texts)
+
+    settings = test_settings(home)
+    first = FaqBot(settings, embedder=faqbot.embedder)
+    first.reload()
+    (settings.faq_dir / "more.yaml").write_text("entries:" + GIFT_CARDS, encoding="utf-8")
+    a, b = Slow(), Slow()
+    bots = [FaqBot(settings, embedder=a), FaqBot(settings, embedder=b)]
+    threads = [threading.Thread(target=bot.reload) for bot in bots]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = [bot.status for bot in bots]
+    assert all(s.ok for s in statuses), statuses
+    assert sorted(s.embedded for s in statuses) == [0, 2]  # the two new phrasings, once
+    assert bots[0].index.version == bots[1].index.version
+    assert all("gift-cards" in bot.index.entries for bot in bots)
