@@ -43,7 +43,7 @@ from bot.errors import (
 )
 from bot.handoff import TicketStore, Triage
 from bot.pipeline import FaqBot
-from bot.ratelimit import RateLimited, SlidingWindow
+from bot.ratelimit import RateLimited, make_limit
 from bot.reloader import Reloader
 from bot.settings import Settings, load_settings
 from bot.translate import NullTranslator, Translator
@@ -283,11 +283,12 @@ class Services:
         self.chat = ChatService(self.db, bot, self.tickets, settings, translator)
         self.reloader = Reloader(bot, settings.reload_poll_seconds)
         per_conversation = int(getattr(settings, "conversation_rate_limit_per_minute", 20))
-        self.ip_limit = SlidingWindow(settings.rate_limit_per_minute, 60.0,
-                                      "requests from this address")
-        self.conversation_limit = SlidingWindow(per_conversation, 60.0,
-                                                "messages in this conversation")
-        self.poll_limit = SlidingWindow(POLLS_PER_MINUTE, 60.0, "polls of this conversation")
+        shared = settings.rate_limit_file
+        self.ip_limit = make_limit(shared, settings.rate_limit_per_minute, 60.0,
+                                   "requests from this address")
+        self.conversation_limit = make_limit(shared, per_conversation, 60.0,
+                                             "messages in this conversation")
+        self.poll_limit = make_limit(shared, POLLS_PER_MINUTE, 60.0, "polls of this conversation")
 
 
 def make_translator(settings: Settings) -> Translator:

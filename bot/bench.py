@@ -298,7 +298,7 @@ def start_server(
             "FAQBOT_INDEX_DIR": str(index_dir.resolve()),
             "FAQBOT_MODEL": model,
             "FAQBOT_DATABASE_URL": f"sqlite:///{(workdir / 'bench.db').resolve()}",
-            # The load generator is one client sending far more than a shopper would.
+            # A load shopper sends back to back, far more than a person would.
             "FAQBOT_RATE_LIMIT_PER_MINUTE": "100000000",
             "FAQBOT_ENVIRONMENT": "development",
         }
@@ -379,11 +379,17 @@ async def _load(
         sent += 1
         return sent
 
+    async def connect(n: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        # Each shopper from an address of its own, as on the internet: the server counts
+        # rate limits per address (all of 127.0.0.0/8 is this machine).
+        local = (f"127.0.{n // 250}.{n % 250 + 2}", 0) if host == "127.0.0.1" else None
+        return await asyncio.open_connection(host, port, local_addr=local)
+
     async def shopper(n: int) -> None:
         session: str | None = None
         count = 0
         pace = random.Random(n)
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await connect(n)
         try:
             if think_seconds > 0:  # shoppers arrive spread out, not all in the same instant
                 await asyncio.sleep(pace.uniform(0, think_seconds))
@@ -404,7 +410,7 @@ async def _load(
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     errors.append(type(exc).__name__)
                     writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
+                    reader, writer = await connect(n)
                     continue
                 ms = (time.perf_counter() - t0) * 1000
                 count += 1
@@ -422,7 +428,7 @@ async def _load(
                     if pause > IDLE_RECONNECT_SECONDS:
                         # uvicorn closes a connection idle for 5 s; a browser opens a new one.
                         writer.close()
-                        reader, writer = await asyncio.open_connection(host, port)
+                        reader, writer = await connect(n)
         finally:
             writer.close()
 
@@ -844,8 +850,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     levels = _levels(args.concurrency, "--concurrency")
     if args.think < 0:
         raise ConfigError("--think needs 0 seconds or more")
-    if args.workers < 1:
-        raise ConfigError("--workers needs 1 or more")
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError("--workers needs 0 (one per usable core) or more")
+    from bot.workers import worker_count
+
+    workers = worker_count(s.workers if args.workers is None else args.workers)
     queries = Path(args.queries) if args.queries else Path("tests/data/shop_questions_test.jsonl")
     result = run(
         Path(args.faq_dir) if args.faq_dir else s.faq_dir,
@@ -858,7 +867,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         entries=args.entries,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
-        workers=args.workers,
+        workers=workers,
         think_seconds=args.think,
         saturation=_levels(args.saturation, "--saturation"),
     )
@@ -894,8 +903,10 @@ def register(sub: Any) -> None:
     p.add_argument("--requests", type=int, help="requests per level (default 2000)")
     p.add_argument("--seconds", type=float, help="time limit per level (default 30)")
     p.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes for the HTTP part"
-    )
+        "--workers", type=int,
+        help="server processes for the HTTP part, as `faqbot serve` (default FAQBOT_WORKERS: "
+        "one per usable core, at most 4)",
+    )  # fmt: skip
     p.add_argument("--entries", type=int, help="entries in the generated FAQ (default 5000)")
     p.add_argument("--out", help="also write the Markdown report to this file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

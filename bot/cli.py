@@ -129,13 +129,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The app factory reads settings from the environment: pass CLI overrides through it.
     os.environ["FAQBOT_FAQ_DIR"] = str(s.faq_dir)
     os.environ["FAQBOT_INDEX_DIR"] = str(s.index_dir)
-    if args.workers > 1:
-        from bot.workers import serve
+    from bot.workers import serve, worker_count
 
-        serve("bot.api:create_app", args.host, args.port, args.workers)
+    if args.workers is not None and args.workers < 0:
+        print("error: --workers needs 0 (one per core) or more", file=sys.stderr)
+        return 2
+    workers = worker_count(s.workers if args.workers is None else args.workers)
+    if workers > 1:
+        serve("bot.api:create_app", args.host, args.port, workers)
         return 0
     uvicorn.run("bot.api:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                log_level="info")
     return 0
 
 
@@ -172,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     dirs(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int,
+                   help="server processes (FAQBOT_WORKERS; default one per usable core, max 4)")
     p.set_defaults(func=cmd_serve)
 
     for module in ("bot.evaluate", "bot.bench", "bot.translate_cli", "bot.report"):

@@ -101,7 +101,7 @@ class Database:
         write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(write_bind, expire_on_commit=False)
-        self._writer = _WriterLock(_sqlite_file(url)) if self.is_sqlite else None
+        self._writer = WriterLock(_sqlite_file(url)) if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -133,7 +133,7 @@ class Database:
         self.engine.dispose()
 
 
-class _WriterLock:
+class WriterLock:
     """Queue SQLite writers (threads and processes) on a lock that wakes the next at once.
 
     SQLite's busy handler polls: a writer that finds the database locked sleeps 1, 2, 5,

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     agent_language: str = "en"
     log_message_text: bool = False
     rate_limit_per_minute: int = 60
+    # A SQLite file the rate limits are counted in, shared by the processes that name it;
+    # `faqbot serve --workers N` sets one for its workers. None: each process counts alone.
+    rate_limit_file: Path | None = None
+    # Server processes for `faqbot serve` and `faqbot bench`; 0 = one per usable core, at most
+    # 4 (each holds the models, ~400 MiB; SQLite takes one writer at a time anyway).
+    workers: int = Field(0, ge=0, le=64)
     sla_minutes_normal: int = 240
     sla_minutes_urgent: int = 30
     retention_days: int = 90

@@ -12,18 +12,39 @@ new connections over the sockets by a hash of their addresses. The supervisor is
 The parent keeps every socket open, so connections queued for a worker that died wait for
 its replacement instead of being refused. Where SO_REUSEPORT does not exist, the workers
 share one socket as uvicorn does.
+
+The workers also count rate limits together, in a SQLite file made for this server
+(FAQBOT_RATE_LIMIT_FILE, bot/ratelimit.py): a shopper's connections are spread over the
+workers, and counting apart would allow N times the limit.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 logger = logging.getLogger("uvicorn.error")
+
+MAX_AUTO_WORKERS = 4
+
+
+def worker_count(requested: int) -> int:
+    """Return ``requested``, or for 0 one worker per usable core, at most MAX_AUTO_WORKERS."""
+    if requested > 0:
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_AUTO_WORKERS))
 
 
 def listening_sockets(host: str, port: int, count: int, backlog: int = 2048) -> list[socket.socket]:
@@ -125,11 +146,19 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
     logger.info("faqbot running on http://%s:%d with %d workers (%s) (Press CTRL+C to quit)",
                 host, bound, workers,
                 "a socket each" if len(sockets) == workers else "one shared socket")
+    shared_dir = None
+    if not os.environ.get("FAQBOT_RATE_LIMIT_FILE"):
+        # The spawned workers read their settings from the environment.
+        shared_dir = Path(tempfile.mkdtemp(prefix="faqbot-limits-"))
+        os.environ["FAQBOT_RATE_LIMIT_FILE"] = str(shared_dir / "ratelimit.sqlite")
     try:
         BalancedMultiprocess(config, sockets).run()
     finally:
         for sock in sockets:
             sock.close()
+        if shared_dir is not None:
+            del os.environ["FAQBOT_RATE_LIMIT_FILE"]
+            shutil.rmtree(shared_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,6 @@ from bot.errors import AuthError, ConfigError, ConflictError, NotFoundError
 from bot.handoff import TicketStore, Triage
 from bot.messages_i18n import NOTICES, handoff_notice, notice
 from bot.models import Conversation, Ticket, utcnow
-from bot.ratelimit import RateLimited, SlidingWindow
 from bot.settings import load_settings
 
 SLA = {"urgent": 30, "normal": 240}
@@ -329,18 +328,7 @@ def test_handoff_notice_says_roughly_when() -> None:
     assert notice("queued", "xx") == NOTICES["queued"]["en"]  # no pack: English
 
 
-# ---- rate limits and keys ----
-def test_sliding_window_limits_per_key() -> None:
-    window = SlidingWindow(3, 60.0)
-    for t in (0.0, 1.0, 2.0):
-        window.hit("a", now=t)
-    window.hit("b", now=2.0)
-    with pytest.raises(RateLimited) as err:
-        window.hit("a", now=3.0)
-    assert err.value.http_status == 429 and 1 <= err.value.retry_after <= 57
-    window.hit("a", now=60.5)  # the first hit left the window
-
-
+# ---- keys (rate limits: tests/test_ratelimit.py) ----
 def test_keys_compare_digests_and_refuse_defaults_outside_development() -> None:
     check = KeyCheck("agent", SecretStr("s3cret-key-of-enough-length"), "dev", "production")
     check.check("s3cret-key-of-enough-length")

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bot.bench import free_port
-from bot.workers import listening_sockets
+from bot.workers import MAX_AUTO_WORKERS, listening_sockets, worker_count
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,3 +114,9 @@ def test_a_dead_worker_is_replaced_on_its_socket(two_workers: str) -> None:
             break
         time.sleep(0.5)
     assert victim not in after and len(after) == 2
+
+
+def test_worker_count_defaults_to_the_usable_cores() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert worker_count(0) == max(1, min(cores, MAX_AUTO_WORKERS))
+    assert worker_count(3) == 3

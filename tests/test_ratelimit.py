@@ -1,0 +1,136 @@
+"""Rate limits: per process in memory, and shared by the worker processes of one server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import write_tiny_faq
+
+from bot.bench import free_port
+from bot.ratelimit import RateLimited, SharedSlidingWindow, SlidingWindow, make_limit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_sliding_window_limits_per_key() -> None:
+    window = SlidingWindow(3, 60.0)
+    for t in (0.0, 1.0, 2.0):
+        window.hit("a", now=t)
+    window.hit("b", now=2.0)
+    with pytest.raises(RateLimited) as err:
+        window.hit("a", now=3.0)
+    assert err.value.http_status == 429 and 1 <= err.value.retry_after <= 57
+    window.hit("a", now=60.5)  # the first hit left the window
+
+
+def test_two_windows_on_one_file_count_together(tmp_path: Path) -> None:
+    """Two workers' windows on one file: the limit holds for both together."""
+    path = tmp_path / "limits.sqlite"
+    one, two = (SharedSlidingWindow(path, 3, 60.0, "requests") for _ in range(2))
+    one.hit("a", now=0.0)
+    two.hit("a", now=1.0)
+    one.hit("a", now=2.0)
+    two.hit("b", now=2.0)  # another key
+    SharedSlidingWindow(path, 3, 60.0, "messages").hit("a", now=2.0)  # another limit
+    for window in (one, two):
+        with pytest.raises(RateLimited) as err:
+            window.hit("a", now=3.0)
+        assert err.value.retry_after == 57 and "3 per 60 seconds" in str(err.value)
+    two.hit("a", now=60.5)  # the first hit left the window
+    with pytest.raises(RateLimited):
+        one.hit("a", now=60.6)
+
+
+def test_bad_limits_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        SharedSlidingWindow(tmp_path / "l.sqlite", 0)
+    with pytest.raises(ValueError, match="positive"):
+        SharedSlidingWindow(tmp_path / "l.sqlite", 1, 0)
+    assert isinstance(make_limit(None, 5, 60.0, "x"), SlidingWindow)
+    assert isinstance(make_limit(tmp_path / "l.sqlite", 5, 60.0, "x"), SharedSlidingWindow)
+
+
+def _hammer(path: str, tries: int, accepted: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    window = SharedSlidingWindow(Path(path), 60, 60.0)
+    ok = 0
+    for _ in range(tries):
+        try:
+            window.hit("shopper")
+            ok += 1
+        except RateLimited:
+            pass
+    accepted.put(ok)
+
+
+def test_processes_hitting_at_once_get_exactly_the_limit(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    accepted: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = [ctx.Process(target=_hammer, args=(str(tmp_path / "l.sqlite"), 50, accepted))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    counts = [accepted.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert sum(counts) == 60, counts  # 150 tries, 60 allowed, none counted twice or lost
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_keeps_one_limit(tmp_path: Path) -> None:
+    """`faqbot serve --workers 2`, the real app: 6 requests a minute from an address in all.
+
+    Sixteen connections at once reach both workers (tests/test_workers.py); counting apart,
+    the workers would let up to 12 through.
+    """
+    write_tiny_faq(tmp_path / "faq")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
+    env.update({
+        "FAQBOT_FAQ_DIR": str(tmp_path / "faq"),
+        "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
+        "FAQBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'faqbot.db'}",
+        "FAQBOT_FALLBACK_MODEL": "",
+        "FAQBOT_RELOAD_POLL_SECONDS": "0",
+        "FAQBOT_RATE_LIMIT_PER_MINUTE": "6",
+        "FAQBOT_PACKS_DIR": str(tmp_path / "packs"),
+    })  # fmt: skip
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "not ready in 180 s"
+            try:
+                # /ready is not rate limited; wait until both workers answer it.
+                if {httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code
+                        for _ in range(8)} == {200}:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        body = b'{"message": "How long do I have to return an item?"}'
+        request = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(16)]
+        statuses = []
+        for conn in conns:
+            conn.sendall(request)
+            statuses.append(int(conn.recv(65536).split(b" ", 2)[1]))
+            conn.close()
+        assert statuses.count(200) == 6 and statuses.count(429) == 10, statuses
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
