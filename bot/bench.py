@@ -509,8 +509,8 @@ def bench_http(
         finally:
             server.stop()
     return {
-        "server": f"uvicorn bot.api:create_app --factory ({workers} process"
-        + ("es)" if workers > 1 else ")"),
+        "server": (f"faqbot serve: {workers} worker processes, a listening socket each"
+                   if workers > 1 else "uvicorn bot.api:create_app --factory (1 process)"),
         "think_seconds": think_seconds,
         "levels": runs,
         "saturation": full,
