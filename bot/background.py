@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -13,12 +17,17 @@ class PeriodicJob:
 
     An interval of 0 runs once only. A failed run is logged and tried again at the next
     interval: a busy database or a broken FAQ edit is temporary and must not kill the thread.
+
+    With ``lock_file``, a run happens only while this process holds that file's lock; a
+    worker process that finds another one's run in progress skips its turn. The worker
+    processes of one server share the work that way instead of each doing all of it.
     """
 
     thread_name = "faqbot-job"
 
-    def __init__(self, interval_seconds: float) -> None:
+    def __init__(self, interval_seconds: float, lock_file: Path | None = None) -> None:
         self.interval_seconds = interval_seconds
+        self.lock_file = lock_file
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -48,8 +57,37 @@ class PeriodicJob:
     def _run(self) -> None:
         while True:
             try:
-                self.run_once()
+                with exclusive(self.lock_file) as mine:
+                    if mine:
+                        self.run_once()
             except Exception:
                 log.exception("%s failed; trying again at the next interval", self.thread_name)
             if self.interval_seconds <= 0 or self._stop.wait(self.interval_seconds):
                 return
+
+
+@contextmanager
+def exclusive(path: Path | None) -> Iterator[bool]:
+    """Try to hold ``path``'s lock (flock) without waiting; yield whether this process has it.
+
+    No path, or no flock on this system: always True (each process runs on its own).
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield True
+        return
+    if path is None:
+        yield True
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock

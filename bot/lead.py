@@ -448,7 +448,8 @@ def install(
     app.include_router(router)
     app.include_router(ops)
     retention = RetentionJob(sv.db, sv.settings.retention_days, retention_interval_seconds)
-    warmer = ClusterWarmer(insights, cluster_interval_seconds)
+    warmer = ClusterWarmer(insights, cluster_interval_seconds,
+                           lock_file=sv.settings.index_dir / ".clusters.lock")
     app.state.retention = retention
     app.state.cluster_warmer = warmer
     inner = app.router.lifespan_context
