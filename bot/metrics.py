@@ -11,13 +11,20 @@
 
 ``route`` is the route's template (``/api/agent/tickets/{ticket_id}``), never the raw path,
 and no label ever carries message text, so label sets stay small and free of personal data.
-Counters are per process, as Prometheus expects; the ticket gauge reads the shared database,
-so with several processes take ``max`` of it rather than ``sum``.
+
+The worker processes of one `faqbot serve` share a port, so a scrape reaches any one of
+them: serve sets PROMETHEUS_MULTIPROC_DIR and the counters and histograms are summed over
+its workers (prometheus_client's multiprocess mode), so every scrape sees the whole server.
+The state gauges (tickets, the index) are read by the worker that answers; process_*
+metrics are then absent (prometheus_client cannot add them up). Separate servers (machines)
+are scraped one by one as usual; the ticket gauge reads the shared database, so take
+``max`` of it across servers rather than ``sum``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -29,6 +36,7 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -75,7 +83,15 @@ class Metrics:
         )
         for outcome in ("success", "failure"):
             self.reloads.labels(outcome=outcome)  # both series exist from the start at 0
-        ProcessCollector(registry=self.registry)
+        self.shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self._state: list[Collector] = []
+        if not self.shared_dir:
+            ProcessCollector(registry=self.registry)
+
+    def add_state(self, collector: Collector) -> None:
+        """Add a collector read at scrape time in the answering process (not summed)."""
+        self._state.append(collector)
+        self.registry.register(collector)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one request and its latency."""
@@ -92,7 +108,16 @@ class Metrics:
 
     def render(self) -> bytes:
         """Return every metric in the Prometheus text format."""
-        return generate_latest(self.registry)
+        if not self.shared_dir:
+            return generate_latest(self.registry)
+        # Several workers: every worker's counters and histograms, added up from their files.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]  # untyped upstream
+            registry, path=self.shared_dir
+        )
+        for collector in self._state:
+            registry.register(collector)
+        return generate_latest(registry)
 
 
 class StateCollector(Collector):
@@ -234,7 +259,7 @@ def install_metrics(app: FastAPI) -> Metrics:
         return existing
     metrics = Metrics()
     services: Services = app.state.services
-    metrics.registry.register(StateCollector(services))
+    metrics.add_state(StateCollector(services))
     _watch_reloads(services.bot, lambda status: metrics.observe_reload(status.ok))
     _watch_replies(services, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -15,7 +15,8 @@ share one socket as uvicorn does.
 
 The workers also count rate limits together, in a SQLite file made for this server
 (FAQBOT_RATE_LIMIT_FILE, bot/ratelimit.py): a shopper's connections are spread over the
-workers, and counting apart would allow N times the limit.
+workers, and counting apart would allow N times the limit. For the same reason their
+Prometheus counters are summed (PROMETHEUS_MULTIPROC_DIR, bot/metrics.py).
 """
 
 from __future__ import annotations
@@ -146,19 +147,26 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
     logger.info("faqbot running on http://%s:%d with %d workers (%s) (Press CTRL+C to quit)",
                 host, bound, workers,
                 "a socket each" if len(sockets) == workers else "one shared socket")
-    shared_dir = None
-    if not os.environ.get("FAQBOT_RATE_LIMIT_FILE"):
-        # The spawned workers read their settings from the environment.
-        shared_dir = Path(tempfile.mkdtemp(prefix="faqbot-limits-"))
-        os.environ["FAQBOT_RATE_LIMIT_FILE"] = str(shared_dir / "ratelimit.sqlite")
+    # What the workers share on this machine, for this server's lifetime: the rate-limit
+    # counts and the Prometheus counters (bot/metrics.py). The spawned workers read both
+    # from the environment.
+    shared_dir = Path(tempfile.mkdtemp(prefix="faqbot-workers-"))
+    shared = {
+        "FAQBOT_RATE_LIMIT_FILE": str(shared_dir / "ratelimit.sqlite"),
+        "PROMETHEUS_MULTIPROC_DIR": str(shared_dir / "metrics"),
+    }
+    (shared_dir / "metrics").mkdir()
+    added = [name for name in shared if not os.environ.get(name)]
+    for name in added:
+        os.environ[name] = shared[name]
     try:
         BalancedMultiprocess(config, sockets).run()
     finally:
         for sock in sockets:
             sock.close()
-        if shared_dir is not None:
-            del os.environ["FAQBOT_RATE_LIMIT_FILE"]
-            shutil.rmtree(shared_dir, ignore_errors=True)
+        for name in added:
+            del os.environ[name]
+        shutil.rmtree(shared_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from conftest import test_settings, write_tiny_faq
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from serve_support import burst, post_chat, two_worker_server
 
 from bot.api import create_app
 from bot.lead import install
@@ -148,3 +149,21 @@ def test_a_failed_reload_is_counted(app_client: TestClient, own_settings: Settin
     finally:
         shop.write_bytes(good)
         assert client.post("/api/lead/reload", headers=LEAD).json()["reload_ok"] is True
+
+
+@pytest.mark.slow
+def test_a_scrape_counts_every_worker_of_the_server(tmp_path: Path) -> None:
+    """`faqbot serve --workers 2`: whichever worker answers /metrics, it reports both."""
+    with two_worker_server(tmp_path) as port:
+        replies = burst(port, post_chat("How long do I have to return an item?"))
+        assert all(r.startswith(b"HTTP/1.1 200") for r in replies)
+        pages = burst(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 8)
+    process_lines = set()
+    for page in pages:
+        head, _, text = page.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        counted = sum(v for (name, _labels), v in samples(text.decode()).items()
+                      if name == "faqbot_answers_total")
+        assert counted == 16  # the 16 chats, in every scrape
+        process_lines.add(text.count(b"process_resident_memory_bytes"))
+    assert process_lines == {0}  # per-process gauges are left out rather than shown for one worker

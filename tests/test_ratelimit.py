@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import write_tiny_faq
+from serve_support import burst, post_chat, two_worker_server
 
-from bot.bench import free_port
 from bot.ratelimit import RateLimited, SharedSlidingWindow, SlidingWindow, make_limit
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_sliding_window_limits_per_key() -> None:
@@ -90,47 +81,7 @@ def test_serve_with_two_workers_keeps_one_limit(tmp_path: Path) -> None:
     Sixteen connections at once reach both workers (tests/test_workers.py); counting apart,
     the workers would let up to 12 through.
     """
-    write_tiny_faq(tmp_path / "faq")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
-    env.update({
-        "FAQBOT_FAQ_DIR": str(tmp_path / "faq"),
-        "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
-        "FAQBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'faqbot.db'}",
-        "FAQBOT_FALLBACK_MODEL": "",
-        "FAQBOT_RELOAD_POLL_SECONDS": "0",
-        "FAQBOT_RATE_LIMIT_PER_MINUTE": "6",
-        "FAQBOT_PACKS_DIR": str(tmp_path / "packs"),
-    })  # fmt: skip
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "not ready in 180 s"
-            try:
-                # /ready is not rate limited; wait until both workers answer it.
-                if {httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code
-                        for _ in range(8)} == {200}:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        body = b'{"message": "How long do I have to return an item?"}'
-        request = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        conns = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(16)]
-        statuses = []
-        for conn in conns:
-            conn.sendall(request)
-            statuses.append(int(conn.recv(65536).split(b" ", 2)[1]))
-            conn.close()
-        assert statuses.count(200) == 6 and statuses.count(429) == 10, statuses
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
+    with two_worker_server(tmp_path, FAQBOT_RATE_LIMIT_PER_MINUTE="6") as port:
+        replies = burst(port, post_chat("How long do I have to return an item?"))
+    statuses = [int(r.split(b" ", 2)[1]) for r in replies]
+    assert statuses.count(200) == 6 and statuses.count(429) == 10, statuses

@@ -1,0 +1,89 @@
+"""A real `faqbot serve --workers 2` on a tiny FAQ, for tests of what its workers share."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from conftest import write_tiny_faq
+
+from bot.bench import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def two_worker_server(home: Path, **env: str) -> Iterator[int]:
+    """Start the server with FAQBOT_* ``env`` on top of test defaults; yield its port."""
+    write_tiny_faq(home / "faq")
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith("FAQBOT_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    environ.update({
+        "FAQBOT_FAQ_DIR": str(home / "faq"),
+        "FAQBOT_INDEX_DIR": str(home / "index"),
+        "FAQBOT_DATABASE_URL": f"sqlite:///{home / 'faqbot.db'}",
+        "FAQBOT_FALLBACK_MODEL": "",
+        "FAQBOT_RELOAD_POLL_SECONDS": "0",
+        "FAQBOT_PACKS_DIR": str(home / "packs"),
+        **env,
+    })  # fmt: skip
+    log_path = home / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "not ready in 180 s"
+                try:
+                    # Each new connection may reach either worker: wait until both answer.
+                    if {httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code
+                            for _ in range(8)} == {200}:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.3)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+def burst(port: int, request: bytes, n: int = 16) -> list[bytes]:
+    """Open n connections at once (they spread over the workers), send ``request`` on each.
+
+    ``request`` must ask the server to close the connection: each reply is read to the end.
+    """
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(n)]
+    replies = []
+    try:
+        for conn in conns:
+            conn.sendall(request)
+            reply = b""
+            while chunk := conn.recv(1 << 16):
+                reply += chunk
+            replies.append(reply)
+    finally:
+        for conn in conns:
+            conn.close()
+    return replies
+
+
+def post_chat(message: str) -> bytes:
+    """Return a raw HTTP/1.1 POST /api/chat request (the connection then closes)."""
+    body = json.dumps({"message": message}).encode()
+    return (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+            + body)
