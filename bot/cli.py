@@ -141,10 +141,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("warning: FAQBOT_RELOAD_POLL_SECONDS=0 with several workers: an FAQ edit or "
                   "reload call reaches only the worker that gets it; set it above 0 or run "
                   "--workers 1", file=sys.stderr)
-        serve("bot.api:create_app", args.host, args.port, workers)
+        serve("bot.api:create_app", args.host, args.port, workers, access_log=False)
         return 0
+    # access_log=False: the app writes its own JSON access line with the request id;
+    # uvicorn's plain-text one repeated it (and the bench measures without it).
     uvicorn.run("bot.api:create_app", factory=True, host=args.host, port=args.port,
-                log_level="info")
+                log_level="info", access_log=False)
     return 0
 
 

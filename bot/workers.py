@@ -134,7 +134,7 @@ class BalancedMultiprocess(Multiprocess):
 
 
 def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
-          access_log: bool = True) -> None:
+          access_log: bool = False) -> None:
     """Run `app` (an import string of an app factory) in `workers` processes on host:port."""
     config = Config(app, factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=access_log)
