@@ -32,6 +32,8 @@ from pathlib import Path
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 logger = logging.getLogger("uvicorn.error")
 
 MAX_AUTO_WORKERS = 4
@@ -77,6 +79,36 @@ def listening_sockets(host: str, port: int, count: int, backlog: int = 2048) -> 
     return sockets
 
 
+class Worker(Process):
+    """A uvicorn worker that stops (gracefully, SIGTERM) when its supervisor dies.
+
+    uvicorn's workers outlive a supervisor that was killed (SIGKILL, the OOM killer) and go
+    on answering on the port with whatever they had loaded; a restarted server would then
+    share the port with them. Linux can signal a child when its parent goes.
+    """
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        self.supervisor = os.getpid()  # pickled with the worker when it is spawned
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        _stop_with_parent(self.supervisor)
+        super().target(sockets)
+
+
+def _stop_with_parent(supervisor: int) -> None:
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the worker outlives a killed supervisor
+        return
+    if os.getppid() != supervisor:  # it died before the request above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class BalancedMultiprocess(Multiprocess):
     """uvicorn's worker supervisor, giving worker i the socket i (or all the one socket)."""
 
@@ -86,7 +118,7 @@ class BalancedMultiprocess(Multiprocess):
 
     def _process(self, idx: int) -> Process:
         own = [self.sockets[idx]] if self.per_worker else self.sockets
-        return Process(self.config, own)
+        return Worker(self.config, own)
 
     def init_processes(self) -> None:
         for idx in range(self.processes_num):

@@ -120,3 +120,26 @@ def test_worker_count_defaults_to_the_usable_cores() -> None:
     cores = len(os.sched_getaffinity(0))
     assert worker_count(0) == max(1, min(cores, MAX_AUTO_WORKERS))
     assert worker_count(3) == 3
+
+
+def test_workers_stop_when_the_supervisor_is_killed(two_workers: str) -> None:
+    workers = set(pids_of_burst(two_workers))
+    supervisor = {parent_of(pid) for pid in workers}
+    assert len(supervisor) == 1
+    os.kill(supervisor.pop(), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited
