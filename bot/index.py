@@ -315,6 +315,15 @@ def load_index(index_dir: Path) -> SearchIndex:
     return SearchIndex(entries, index, manifest)
 
 
+def live_build_id(index_dir: Path) -> str | None:
+    """Return the id of the build ``current.json`` points at (cheap: no index is read)."""
+    try:
+        build_id = json.loads((index_dir / "current.json").read_text())["build_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return build_id if isinstance(build_id, str) else None
+
+
 def try_load_index(index_dir: Path) -> SearchIndex | None:
     """Load the current build, or None when there is none usable."""
     try:
