@@ -20,22 +20,28 @@ from bot.bench import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def server_env(home: Path, **settings: str) -> dict[str, str]:
+    """The environment of a test server under ``home``: no FAQBOT_* but the test's own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FAQBOT_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({
+        "FAQBOT_FAQ_DIR": str(home / "faq"),
+        "FAQBOT_INDEX_DIR": str(home / "index"),
+        "FAQBOT_DATABASE_URL": f"sqlite:///{home / 'data' / 'faqbot.db'}",
+        "FAQBOT_RELOAD_POLL_SECONDS": "0",
+        "FAQBOT_PACKS_DIR": str(home / "packs"),
+        "PYTHONPATH": str(ROOT),
+        **settings,
+    })  # fmt: skip
+    return env
+
+
 @contextmanager
 def two_worker_server(home: Path, **env: str) -> Iterator[int]:
     """Start the server with FAQBOT_* ``env`` on top of test defaults; yield its port."""
     write_tiny_faq(home / "faq")
     port = free_port()
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith("FAQBOT_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    environ.update({
-        "FAQBOT_FAQ_DIR": str(home / "faq"),
-        "FAQBOT_INDEX_DIR": str(home / "index"),
-        "FAQBOT_DATABASE_URL": f"sqlite:///{home / 'faqbot.db'}",
-        "FAQBOT_FALLBACK_MODEL": "",
-        "FAQBOT_RELOAD_POLL_SECONDS": "0",
-        "FAQBOT_PACKS_DIR": str(home / "packs"),
-        **env,
-    })  # fmt: skip
+    environ = server_env(home, FAQBOT_FALLBACK_MODEL="", **env)
     log_path = home / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

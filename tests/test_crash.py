@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import write_tiny_faq
+from serve_support import server_env
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "alice"}
 
 
@@ -34,16 +33,7 @@ class Server:
     def __init__(self, home: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
-        env.update({
-            "FAQBOT_FAQ_DIR": str(home / "faq"),
-            "FAQBOT_INDEX_DIR": str(home / "index"),
-            "FAQBOT_DATABASE_URL": f"sqlite:///{home / 'data' / 'faqbot.db'}",
-            "FAQBOT_RELOAD_POLL_SECONDS": "0",
-            "FAQBOT_RATE_LIMIT_PER_MINUTE": "100000",
-            "FAQBOT_PACKS_DIR": str(home / "packs"),
-            "PYTHONPATH": str(ROOT),
-        })
+        env = server_env(home, FAQBOT_RATE_LIMIT_PER_MINUTE="100000")
         self.log = (home / f"server-{self.port}.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "bot.api:create_app", "--factory",
