@@ -10,8 +10,8 @@ Here every worker listens on its own socket bound with SO_REUSEPORT, and the ker
 new connections over the sockets by a hash of their addresses. The supervisor is uvicorn's
 (`Multiprocess`: health checks, restarts, signals); only which socket a worker gets differs.
 The parent keeps every socket open, so connections queued for a worker that died wait for
-its replacement instead of being refused. Where SO_REUSEPORT does not exist, the workers
-share one socket as uvicorn does.
+its replacement instead of being refused. Outside Linux (no spreading SO_REUSEPORT) the
+workers share one socket as uvicorn does.
 
 The workers also count rate limits together, in a SQLite file made for this server
 (FAQBOT_RATE_LIMIT_FILE, bot/ratelimit.py): a shopper's connections are spread over the
@@ -58,7 +58,9 @@ def listening_sockets(host: str, port: int, count: int, backlog: int = 2048) -> 
     waited ~40 ms for the client's delayed ACK (measured).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    reuse_port = hasattr(socket, "SO_REUSEPORT") and count > 1
+    # Linux spreads connections over SO_REUSEPORT sockets; macOS and the BSDs give them all
+    # to one socket, so elsewhere the workers share one socket as uvicorn's do.
+    reuse_port = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT") and count > 1
     sockets: list[socket.socket] = []
     try:
         for _ in range(count if reuse_port else 1):
