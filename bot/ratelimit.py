@@ -9,6 +9,8 @@ store they all reach (Redis, say) behind the same ``hit`` interface.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import sqlite3
 import threading
@@ -19,6 +21,8 @@ from typing import Protocol
 
 from bot.db import WriterLock
 from bot.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(InputError):
@@ -99,7 +103,7 @@ class SharedSlidingWindow:
             raise ValueError(f"a rate limit must be at least 1 per window, got {limit}")
         if window <= 0:
             raise ValueError(f"the window must be positive, got {window}")
-        self.limit, self.window, self.what = limit, window, what
+        self.limit, self.window, self.what, self.path = limit, window, what, path
         self._writer = WriterLock(path)
         self._calls = 0
         # Autocommit mode: transactions are the explicit BEGIN IMMEDIATE ... COMMIT below.
@@ -118,8 +122,8 @@ class SharedSlidingWindow:
         since = now - self.window
         db = self._db
         with self._writer:
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 self._calls += 1
                 if self._calls % self.SWEEP_EVERY == 0:
                     db.execute("DELETE FROM hits WHERE t <= ?", (since,))
@@ -130,11 +134,20 @@ class SharedSlidingWindow:
                     "SELECT count(*), min(t) FROM hits WHERE what = ? AND key = ?",
                     (self.what, key),
                 ).fetchone()
-                if count >= self.limit:
-                    raise _refuse(self.limit, self.window, self.what, oldest, now)
-                db.execute("INSERT INTO hits VALUES (?, ?, ?)", (self.what, key, now))
-            finally:
+                refused = count >= self.limit
+                if not refused:
+                    db.execute("INSERT INTO hits VALUES (?, ?, ?)", (self.what, key, now))
                 db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # A broken counter file (disk full, deleted) must not stop shoppers' chats:
+                # let the request through and say so.
+                with contextlib.suppress(sqlite3.Error):  # the connection may be gone too
+                    db.rollback()
+                log.warning("rate limit store %s failed (%s): request let through",
+                            self.path, exc)
+                return
+        if refused:
+            raise _refuse(self.limit, self.window, self.what, oldest, now)
 
 
 def make_limit(path: Path | None, limit: int, window: float, what: str) -> Limit:

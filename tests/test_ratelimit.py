@@ -85,3 +85,16 @@ def test_serve_with_two_workers_keeps_one_limit(tmp_path: Path) -> None:
         replies = burst(port, post_chat("How long do I have to return an item?"))
     statuses = [int(r.split(b" ", 2)[1]) for r in replies]
     assert statuses.count(200) == 6 and statuses.count(429) == 10, statuses
+
+
+def test_a_broken_store_lets_requests_through(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chats must go on when the counter file fails (here: its connection is gone)."""
+    window = SharedSlidingWindow(tmp_path / "l.sqlite", 1, 60.0)
+    window.hit("a", now=0.0)
+    with pytest.raises(RateLimited):
+        window.hit("a", now=1.0)
+    window._db.close()
+    window.hit("a", now=2.0)  # over the limit, but the store cannot tell: let through
+    assert "request let through" in caplog.text
