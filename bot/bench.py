@@ -850,9 +850,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     levels = _levels(args.concurrency, "--concurrency")
     if args.think < 0:
         raise ConfigError("--think needs 0 seconds or more")
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError("--workers needs 0 (one per usable core) or more")
-    from bot.workers import worker_count
+    from bot.workers import MAX_WORKERS, worker_count
+
+    if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers needs 0 (one per usable core) to {MAX_WORKERS}")
 
     workers = worker_count(s.workers if args.workers is None else args.workers)
     queries = Path(args.queries) if args.queries else Path("tests/data/shop_questions_test.jsonl")

@@ -129,10 +129,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The app factory reads settings from the environment: pass CLI overrides through it.
     os.environ["FAQBOT_FAQ_DIR"] = str(s.faq_dir)
     os.environ["FAQBOT_INDEX_DIR"] = str(s.index_dir)
-    from bot.workers import serve, worker_count
+    from bot.workers import MAX_WORKERS, serve, worker_count
 
-    if args.workers is not None and args.workers < 0:
-        print("error: --workers needs 0 (one per core) or more", file=sys.stderr)
+    if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
+        print(f"error: --workers needs 0 (one per usable core) to {MAX_WORKERS}", file=sys.stderr)
         return 2
     workers = worker_count(s.workers if args.workers is None else args.workers)
     if workers > 1:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.db import WriterLock
-from bot.errors import InputError
+from bot.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +106,21 @@ class SharedSlidingWindow:
         self.limit, self.window, self.what, self.path = limit, window, what, path
         self._writer = WriterLock(path)
         self._calls = 0
-        # Autocommit mode: transactions are the explicit BEGIN IMMEDIATE ... COMMIT below.
-        self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
-        with self._writer:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # Counts that a power cut loses are harmless: they would have expired in a minute.
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute("CREATE TABLE IF NOT EXISTS hits (what TEXT, key TEXT, t REAL)")
-            self._db.execute("CREATE INDEX IF NOT EXISTS hits_key ON hits (what, key, t)")
+        try:
+            # Autocommit mode: transactions are the explicit BEGIN IMMEDIATE ... COMMIT below.
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
+                                       check_same_thread=False)
+            with self._writer:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # Counts a power cut loses are harmless: they would have expired in a minute.
+                self._db.execute("PRAGMA synchronous=OFF")
+                self._db.execute("CREATE TABLE IF NOT EXISTS hits (what TEXT, key TEXT, t REAL)")
+                self._db.execute("CREATE INDEX IF NOT EXISTS hits_key ON hits (what, key, t)")
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"FAQBOT_RATE_LIMIT_FILE={path} cannot be used as a SQLite file ({exc}): "
+                "point it at a writable place, or unset it to count in each process"
+            ) from exc
 
     def hit(self, key: str, now: float | None = None) -> None:
         """Count one hit for ``key``; raise RateLimited when it is over the limit."""

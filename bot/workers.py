@@ -37,6 +37,7 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 logger = logging.getLogger("uvicorn.error")
 
 MAX_AUTO_WORKERS = 4
+MAX_WORKERS = 64  # as FAQBOT_WORKERS allows: each worker holds the models (~400 MiB)
 
 
 def worker_count(requested: int) -> int:
@@ -95,7 +96,15 @@ class Worker(Process):
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:
         _stop_with_parent(self.supervisor)
-        super().target(sockets)
+        try:
+            super().target(sockets)
+        except Exception:
+            if self.server.started:
+                raise
+            # It never served: the app or a setting is broken, and every restart would fail
+            # the same way. STARTUP_FAILURE tells the supervisor to stop instead of looping.
+            logger.exception("worker failed to start")
+            sys.exit(STARTUP_FAILURE)
 
 
 def _stop_with_parent(supervisor: int) -> None:
@@ -117,6 +126,7 @@ class BalancedMultiprocess(Multiprocess):
     def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
         super().__init__(config, sockets)
         self.per_worker = len(sockets) == config.workers
+        self.failed = False  # a worker could not start: serve() exits non-zero
 
     def _process(self, idx: int) -> Process:
         own = [self.sockets[idx]] if self.per_worker else self.sockets
@@ -157,6 +167,7 @@ class BalancedMultiprocess(Multiprocess):
             if process.exitcode == STARTUP_FAILURE:
                 # It failed before serving (app, settings or socket broken): a restart would too.
                 logger.error("worker [%s] failed to start, stopping", process.pid)
+                self.failed = True
                 self.should_exit.set()
                 return
             if self.should_exit.is_set():
@@ -193,14 +204,17 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
     added = [name for name in shared if not os.environ.get(name)]
     for name in added:
         os.environ[name] = shared[name]
+    supervisor = BalancedMultiprocess(config, sockets)
     try:
-        BalancedMultiprocess(config, sockets).run()
+        supervisor.run()
     finally:
         for sock in sockets:
             sock.close()
         for name in added:
             del os.environ[name]
         shutil.rmtree(shared_dir, ignore_errors=True)
+    if supervisor.failed:
+        sys.exit(STARTUP_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import write_tiny_faq
+from serve_support import server_env
 
 from bot.bench import free_port
 from bot.workers import MAX_AUTO_WORKERS, listening_sockets, worker_count
@@ -143,3 +145,18 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has exited
+
+
+@pytest.mark.slow
+def test_a_broken_setting_stops_the_server_instead_of_restarting_workers(tmp_path: Path) -> None:
+    """The real app with a rate-limit file that cannot be opened: exit with the reason."""
+    write_tiny_faq(tmp_path / "faq")
+    env = server_env(tmp_path, FAQBOT_RATE_LIMIT_FILE="/proc/no-such-dir/limits.sqlite",
+                     FAQBOT_FALLBACK_MODEL="")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(free_port()), "--workers", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode != 0
+    assert "FAQBOT_RATE_LIMIT_FILE=/proc/no-such-dir/limits.sqlite cannot be used" in done.stderr
+    assert done.stderr.count("failed to start") >= 1
