@@ -21,9 +21,11 @@ Prometheus counters are summed (PROMETHEUS_MULTIPROC_DIR, bot/metrics.py).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -109,9 +111,6 @@ class Worker(Process):
 
 def _stop_with_parent(supervisor: int) -> None:
     try:
-        import ctypes
-        import signal
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: the worker outlives a killed supervisor
