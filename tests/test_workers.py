@@ -50,12 +50,14 @@ def test_a_taken_port_is_an_error() -> None:
 
 
 @pytest.fixture()
-def two_workers() -> Iterator[str]:
+def two_workers(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     code = ("from bot.workers import serve; "
             f"serve('pid_app:create_app', '127.0.0.1', {port}, 2, 'warning', False)")
     # tests/ on the path by itself: site-packages may hold an unrelated package named tests.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
+           # the server's shared directory, which a SIGKILLed supervisor cannot remove
+           "TMPDIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
