@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from bot.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +69,12 @@ class PeriodicJob:
 
 @contextmanager
 def exclusive(path: Path | None) -> Iterator[bool]:
-    """Try to hold ``path``'s lock (flock) without waiting; yield whether this process has it.
+    """Try to hold ``path``'s lock without waiting; yield whether this process has it.
 
-    No path, or no flock on this system: always True (each process runs on its own).
+    No path: always True (each process runs on its own).
     """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        yield True
-        return
     if path is None:
         yield True
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing releases the lock
+    with file_lock(path, wait=False) as mine:
+        yield mine

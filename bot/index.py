@@ -34,6 +34,7 @@ import numpy as np
 from bot.embedder import Embedder, Vectors
 from bot.errors import IndexStateError
 from bot.faq import Entry
+from bot.locks import file_lock
 
 MANIFEST_VERSION = 1
 KEEP_BUILDS = 3
@@ -248,18 +249,8 @@ def build_lock(index_dir: Path) -> Iterator[None]:
     Without it every worker process of `faqbot serve --workers N` rebuilt the index after an
     edit at the same time: N times the embedding work, on the cores that answer shoppers.
     """
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): builds stay correct, only not shared
+    with file_lock(index_dir / ".build.lock"):
         yield
-        return
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / ".build.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _write_build(index_dir: Path, index: Any, manifest: dict[str, Any]) -> None:
