@@ -65,7 +65,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     for lane, report in zip(bot.lanes, status.lanes, strict=True):
         index = lane.index
-        if index is not None:
+        if lane.bridged:
+            print(f"no index for {lane.embedder.name}: its questions are mapped into the "
+                  "main index (bot/bridge.py)")
+        elif index is not None:
             print(f"index {index.version} ({index.model}): {len(entries)} entries, "
                   f"{index.size} phrasings -> {lane.index_dir}; {report.embedded} embedded in "
                   f"{report.seconds:.2f}s, live after {report.live_after:.2f}s")

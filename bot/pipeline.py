@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.bridge import load_bridge
 from bot.decide import Action, Thresholds, confidence, decide
 from bot.embedder import Embedder, make_embedder
 from bot.errors import IndexStateError, InputError, TranslationError
@@ -138,6 +139,9 @@ class Lane:
     # Languages of the phrasings this lane indexes (None = all; see index.select_phrasings).
     phrasing_languages: frozenset[str] | None = None
     warm: bool = False  # the model has answered once (weights loaded)
+    # Searches the main lane's index with vectors mapped into its space (bot/bridge.py)
+    # instead of building an index of its own.
+    bridged: bool = False
 
 
 class FaqBot:
@@ -164,14 +168,26 @@ class FaqBot:
             # Languages the main model lacks get a second model and index of their own; the
             # main model keeps the fast path for every language it covers.
             self.lanes[0].languages = covered
-            self.lanes.append(Lane(
-                make_embedder(settings.fallback_model),
-                settings.index_dir / "fallback",
-                Thresholds(settings.fallback_answer_threshold,
-                           settings.fallback_clarify_threshold, settings.fallback_margin),
-                None,
-                phrasing_languages=fallback_phrasings(settings.default_language, uncovered),
-            ))
+            fallback = make_embedder(settings.fallback_model)
+            bridge = load_bridge(
+                settings.fallback_model, fallback, settings.model, self.embedder
+            ) if settings.fallback_bridge else None
+            if bridge is not None:
+                self.lanes.append(Lane(
+                    bridge, settings.index_dir,
+                    Thresholds(settings.bridge_answer_threshold,
+                               settings.bridge_clarify_threshold, settings.bridge_margin),
+                    None, bridged=True,
+                ))
+            else:
+                self.lanes.append(Lane(
+                    fallback,
+                    settings.index_dir / "fallback",
+                    Thresholds(settings.fallback_answer_threshold,
+                               settings.fallback_clarify_threshold, settings.fallback_margin),
+                    None,
+                    phrasing_languages=fallback_phrasings(settings.default_language, uncovered),
+                ))
         self._reload_lock = threading.Lock()
         self.status = ReloadStatus()
 
@@ -212,6 +228,12 @@ class FaqBot:
                 # Lanes go live one by one, the main one first, so a slow fallback model never
                 # holds back the languages the main model serves.
                 for lane in self.lanes:
+                    if lane.bridged:  # nothing to build: it searches the main lane's index
+                        self._warm(lane)
+                        lane.index = self.lanes[0].index
+                        reports.append(LaneReport(lane.embedder.name, 0, 0, 0.0,
+                                                  time.perf_counter() - started))
+                        continue
                     name, langs = lane.embedder.name, lane.phrasing_languages
                     current = lane.index or try_load_index(lane.index_dir)
                     embedded, reused, seconds = 0, current.size if current is not None else 0, 0.0
@@ -252,7 +274,8 @@ class FaqBot:
             except Exception as exc:  # any failure must leave the last good index serving
                 for lane in self.lanes:
                     if lane.index is None:
-                        lane.index = try_load_index(lane.index_dir)
+                        lane.index = (self.lanes[0].index if lane.bridged
+                                      else try_load_index(lane.index_dir))
                 self.status = ReloadStatus(False, str(exc), time.time(), lanes=reports)
                 log.error("FAQ reload failed, keeping the last good index: %s", exc)
             return self.status

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     fallback_answer_threshold: float = 0.87
     fallback_clarify_threshold: float = 0.87
     fallback_margin: float = 0.04
+    # Where a fitted map exists (e5 -> use ships in bot/data), the fallback model's question
+    # vectors are mapped into the main index instead of building a second index of every
+    # phrasing (bot/bridge.py); these thresholds then apply to those questions. From the
+    # MASSIVE Swedish dev sweep, as the fallback ones (mapped vectors score lower than USE's).
+    fallback_bridge: bool = True
+    bridge_answer_threshold: float = 0.62
+    bridge_clarify_threshold: float = 0.53
+    bridge_margin: float = 0.06
     # Phrasings of two entries at or above this cosine make `faqbot validate` warn.
     near_duplicate_threshold: float = 0.90
     max_message_chars: int = 1000
@@ -99,13 +107,19 @@ class Settings(BaseSettings):
     def _check_consistency(self) -> Settings:
         if self.default_language not in self.supported_languages:
             self.supported_languages = [self.default_language, *self.supported_languages]
-        if not 0.0 <= self.clarify_threshold <= self.answer_threshold <= 1.0:
-            raise ValueError(
-                "need 0 <= FAQBOT_CLARIFY_THRESHOLD <= FAQBOT_ANSWER_THRESHOLD <= 1, got "
-                f"{self.clarify_threshold} and {self.answer_threshold}"
+        for prefix in ("", "fallback_", "bridge_"):
+            answer, clarify, margin = (
+                getattr(self, f"{prefix}{name}")
+                for name in ("answer_threshold", "clarify_threshold", "margin")
             )
-        if not 0.0 <= self.margin < 1.0:
-            raise ValueError(f"FAQBOT_MARGIN must be in [0, 1), got {self.margin}")
+            env = f"FAQBOT_{prefix.upper()}"
+            if not 0.0 <= clarify <= answer <= 1.0:
+                raise ValueError(
+                    f"need 0 <= {env}CLARIFY_THRESHOLD <= {env}ANSWER_THRESHOLD <= 1, got "
+                    f"{clarify} and {answer}"
+                )
+            if not 0.0 <= margin < 1.0:
+                raise ValueError(f"{env}MARGIN must be in [0, 1), got {margin}")
         if self.max_message_chars < 1:
             raise ValueError("FAQBOT_MAX_MESSAGE_CHARS must be positive")
         if self.environment == "production":
