@@ -606,8 +606,8 @@ def bench_build(model: str, entries: int, phrasings: int) -> dict[str, Any]:
         if not second.ok:
             raise FaqbotError(f"changed FAQ did not build: {second.error}")
         # Lanes go live one by one (pipeline.FaqBot.reload): shoppers are answered in every
-        # language once the main lane is live; a fallback lane's languages (Swedish for use)
-        # get their own model only when its build completes.
+        # language once the main lane is live; a fallback lane with an index of its own
+        # (FAQBOT_FALLBACK_BRIDGE=0) serves its languages only when that build completes.
         lanes = [
             {
                 "model": b.model,
@@ -616,6 +616,7 @@ def bench_build(model: str, entries: int, phrasings: int) -> dict[str, Any]:
                 "live_after_seconds": round(b.live_after, 2),
                 "reindex_seconds": round(r.seconds, 3),
                 "reindex_embedded": r.embedded,
+                "bridged": b.bridged,
             }
             for b, r in zip(first.lanes, second.lanes, strict=True)
         ]
@@ -669,7 +670,8 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     b = result.get("build")
     if b:
         size = f"{b['entries']}x{b['phrasings'] // max(1, b['entries'])}"
-        lanes = b.get("lanes", [])
+        # A bridged lane searches the main index: it has nothing to build (bot/bridge.py).
+        lanes = [lane for lane in b.get("lanes", []) if not lane.get("bridged")]
         every = ", all lanes" if len(lanes) > 1 else ""
         if len(lanes) > 1:
             row(f"index {size} until every language is answered (main lane live)",
@@ -767,7 +769,9 @@ def render(result: dict[str, Any]) -> str:
                 "|---|---|---|---|---|---|",
             ]
             lines += [
-                f"| {lane['model']} | {lane['phrasings']} | {lane['build_seconds']} | "
+                f"| {lane['model']} | "
+                f"{'(main index)' if lane.get('bridged') else lane['phrasings']} | "
+                f"{lane['build_seconds']} | "
                 f"{lane['live_after_seconds']} | {lane['reindex_seconds']} | "
                 f"{lane['reindex_embedded']} |"
                 for lane in b["lanes"]

@@ -112,6 +112,7 @@ class LaneReport:
     reused: int
     seconds: float  # building this lane's index
     live_after: float  # from the start of the reload until this lane's index was live
+    bridged: bool = False  # the lane searches the main lane's index (built nothing itself)
 
 
 @dataclass
@@ -232,7 +233,7 @@ class FaqBot:
                         self._warm(lane)
                         lane.index = self.lanes[0].index
                         reports.append(LaneReport(lane.embedder.name, 0, 0, 0.0,
-                                                  time.perf_counter() - started))
+                                                  time.perf_counter() - started, bridged=True))
                         continue
                     name, langs = lane.embedder.name, lane.phrasing_languages
                     current = lane.index or try_load_index(lane.index_dir)

@@ -111,7 +111,10 @@ def test_bench_quick_smoke_run(capsys: pytest.CaptureFixture[str]) -> None:
     build = out["build"]
     assert (build["entries"], build["phrasings"]) == (40, 200)
     lanes, rest = divmod(build["build_embedded"], 200)  # each model lane embeds every phrasing
-    assert lanes >= 1 and rest == 0
+    # By default Swedish is bridged into the main index: one lane builds, the other does not.
+    assert (lanes, rest) == (1, 0)
+    assert [lane["bridged"] for lane in build["lanes"]] == [False, True]
+    assert "(main index)" in bench.render(out) and "all lanes" not in bench.render(out)
     # Only the reworded phrasing is embedded again, once per lane.
     assert build["reindex_embedded"] == lanes
     assert build["reindex_reused"] == 200 * lanes - lanes
