@@ -214,7 +214,9 @@ class FaqBot:
         """Return the live lane whose model covers ``language``, else the main one."""
         for lane in self.lanes:
             if lane.languages is None or language in lane.languages:
-                return lane if lane.index is not None else self.lanes[0]
+                # A bridged lane searches the main index, so it is live when that is; before,
+                # asking it waits for the main index like any question (not USE meanwhile).
+                return lane if lane.index is not None or lane.bridged else self.lanes[0]
         return self.lanes[0]
 
     def reload(self, progress: bool = False) -> ReloadStatus:

@@ -112,6 +112,19 @@ def test_swedish_questions_search_the_main_index_and_no_second_index_is_built(
 
 
 @pytest.mark.slow
+def test_a_swedish_question_before_the_index_is_live_waits_for_it(tmp_path: Path) -> None:
+    # A server's first questions can arrive while its startup reload runs: a Swedish one
+    # must not be matched by USE (which does not know Swedish) for want of a live lane.
+    write_faq(tmp_path / "faq", "shop.yaml", MIXED_FAQ)
+    bot = FaqBot(load_settings(faq_dir=tmp_path / "faq", index_dir=tmp_path / "index"))
+    assert bot.lanes[0].index is None
+    question = "Hur länge har jag på mig att returnera en vara?"
+    first = bot.ask(question, language="sv")
+    assert (first.action, first.faq_id) == ("answer", "returns-window")
+    assert first.confidence == bot.ask(question, language="sv").confidence
+
+
+@pytest.mark.slow
 def test_a_map_fitted_for_other_model_versions_is_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
