@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -69,16 +70,19 @@ def load_bridge(
     used only when the versions recorded at fit time match the installed ones.
     """
     path = MAPS.get((source_model, target_model))
-    if path is None or not path.exists():
+    if path is None:
         return None
-    with np.load(path) as data:
-        fitted = (str(data["source"]), str(data["target"]))
-        weights = np.asarray(data["weights"], dtype=np.float32)
-    if fitted != (source.name, target.name):
-        log.warning(
-            "bridge map %s was fitted for %s -> %s, installed are %s -> %s; "
-            "using a separate %s index instead (refit: python scripts/fit_bridge.py)",
-            path.name, *fitted, source.name, target.name, source_model,
-        )
+    instead = f"using a separate {source_model} index instead (refit: python scripts/fit_bridge.py)"
+    try:
+        with np.load(path) as data:
+            fitted = (str(data["source"]), str(data["target"]))
+            weights = np.asarray(data["weights"], dtype=np.float32)
+        if fitted != (source.name, target.name):
+            log.warning("bridge map %s was fitted for %s -> %s, installed are %s -> %s; %s",
+                        path, *fitted, source.name, target.name, instead)
+            return None
+        return BridgeEmbedder(source, target, weights)
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        # A broken install must not stop the server: the slower separate index still works.
+        log.warning("bridge map %s cannot be used (%s); %s", path, exc, instead)
         return None
-    return BridgeEmbedder(source, target, weights)

@@ -17,6 +17,23 @@ from bot.embedder import Embedder, Vectors
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP_EN = FIXTURES / "shop_en"  # English-only FAQ: 10 entries in 3 files
 ROOT = Path(__file__).resolve().parent.parent
+# Entries written in several languages; one (gift-cards) only in German.
+MIXED_FAQ = """
+entries:
+  - id: returns-window
+    questions:
+      en: [How long do I have to return an item?]
+      de: [Wie lange habe ich Zeit für eine Rücksendung?]
+      sv: [Hur länge har jag på mig att returnera en vara?]
+      ja: [返品期限はいつまでですか？]
+    answer:
+      en: You can return most items within 30 days.
+  - id: gift-cards
+    questions:
+      de: [Verkaufen Sie Geschenkkarten?]
+    answer:
+      en: Yes, from 10 to 200 euros.
+"""
 
 
 def write_faq(faq_dir: Path, name: str, text: str) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from core_fixtures import SHOP_EN, entry_yaml, write_faq
+from core_fixtures import MIXED_FAQ, SHOP_EN, entry_yaml, write_faq
 from test_datasets import make_banking, make_bitext, make_clinc
 
 import bot.bridge as bridge
@@ -17,21 +17,6 @@ from bot.errors import ConfigError
 from bot.faq import load_valid_faq
 from bot.pipeline import FaqBot
 from bot.settings import load_settings
-
-MIXED_FAQ = """
-entries:
-  - id: returns-window
-    questions:
-      en: [How long do I have to return an item?]
-      de: [Wie lange habe ich Zeit für eine Rücksendung?]
-    answer:
-      en: You can return most items within 30 days.
-  - id: gift-cards
-    questions:
-      de: [Verkaufen Sie Geschenkkarten?]
-    answer:
-      en: Yes, from 10 to 200 euros.
-"""
 
 
 def test_fit_map_recovers_a_linear_map() -> None:
@@ -92,7 +77,7 @@ def test_swedish_questions_search_the_main_index_and_no_second_index_is_built(
     assert fallback.bridged and isinstance(fallback.embedder, BridgeEmbedder)
     assert bot.lane_for("sv") is fallback and bot.lane_for("de") is main
     # Every phrasing embedded once, by the main model; no index/fallback directory.
-    assert [(r.embedded, r.reused) for r in status.lanes] == [(3, 0), (0, 0)]
+    assert [(r.embedded, r.reused) for r in status.lanes] == [(5, 0), (0, 0)]
     assert fallback.index is main.index
     assert not (tmp_path / "index" / "fallback").exists()
     # An entry written only in German is found for a Swedish question. (Not every wording:
@@ -106,7 +91,7 @@ def test_swedish_questions_search_the_main_index_and_no_second_index_is_built(
     faq.write_text(faq.read_text() + entry_yaml(
         "store-hours", "When is your shop in Berlin open?", "Mon-Sat 10:00-19:00."))
     status = bot.reload()
-    assert [(r.embedded, r.reused) for r in status.lanes] == [(1, 3), (0, 0)]
+    assert [(r.embedded, r.reused) for r in status.lanes] == [(1, 5), (0, 0)]
     assert fallback.index is main.index and len(main.index.entries) == 3
     assert bot.ask("När har er butik i Berlin öppet?", language="sv").faq_id == "store-hours"
 
@@ -139,7 +124,28 @@ def test_a_map_fitted_for_other_model_versions_is_not_used(
     # The fallback model then gets an index of its own, as for any model without a map.
     fallback = bot.lanes[1]
     assert not fallback.bridged and fallback.index_dir == tmp_path / "index" / "fallback"
-    assert [r.embedded for r in bot.reload().lanes] == [3, 2]  # en + the de-only entry
+    assert [r.embedded for r in bot.reload().lanes] == [5, 3]  # en, sv + the de-only entry
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "content",
+    [None, b"", b"not a zip file", b"PK\x03\x04 truncated"],
+    ids=["missing", "empty", "junk", "truncated"],
+)
+def test_a_missing_or_broken_map_file_falls_back_to_a_separate_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    content: bytes | None,
+) -> None:
+    broken = tmp_path / "broken.npz"
+    if content is not None:
+        broken.write_bytes(content)
+    monkeypatch.setitem(bridge.MAPS, ("e5", "use"), broken)
+    with caplog.at_level(logging.WARNING, logger="bot.bridge"):
+        mapped = load_bridge("e5", make_embedder("e5"), "use", make_embedder("use"))
+    assert mapped is None
+    assert f"bridge map {broken} cannot be used" in caplog.text
+    assert "using a separate e5 index instead" in caplog.text
 
 
 @pytest.mark.slow

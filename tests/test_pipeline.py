@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from core_fixtures import SHOP_EN, entry_yaml, write_faq
+from core_fixtures import MIXED_FAQ, SHOP_EN, entry_yaml, write_faq
 
 from bot.errors import InputError
 from bot.index import load_index
@@ -346,22 +346,6 @@ def test_broken_faq_keeps_the_last_good_index(tmp_path: Path) -> None:
     assert fresh.ready and fresh.index.version == good
 
 
-MIXED_FAQ = """
-entries:
-  - id: returns-window
-    questions:
-      en: [How long do I have to return an item?]
-      de: [Wie lange habe ich Zeit für eine Rücksendung?]
-      sv: [Hur länge har jag på mig att returnera en vara?]
-      ja: [返品期限はいつまでですか？]
-    answer:
-      en: You can return most items within 30 days.
-  - id: gift-cards
-    questions:
-      de: [Verkaufen Sie Geschenkkarten?]
-    answer:
-      en: Yes, from 10 to 200 euros.
-"""
 
 
 def test_fallback_lane_indexes_default_and_own_language_phrasings(tmp_path: Path) -> None:
