@@ -7,9 +7,9 @@ searched in the main index. e5 puts a Swedish question next to its English meani
 fitted on English sentences embedded by both models, puts that meaning where USE would.
 
 The map ships in bot/data/ and is refitted with ``python scripts/fit_bridge.py`` from public
-English intent data (CLINC150, BANKING77, Bitext: ~33,000 sentences), never from the
-evaluation sets. Measured on MASSIVE Swedish dev (BENCHMARKS.md, "Index build"): acc@1 58.7 %
-with the bridge, 58.7 % with a full e5 index, 21.1 % with USE alone.
+English intent data (CLINC150, BANKING77, Bitext: 29,511 sentences), never from the
+evaluation sets. Measured on MASSIVE Swedish dev (BENCHMARKS.md, "Swedish without a second
+index"): acc@1 58.7 % with the bridge, 58.7 % with a full e5 index, 21.1 % with USE alone.
 """
 
 from __future__ import annotations

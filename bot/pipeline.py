@@ -166,8 +166,9 @@ class FaqBot:
             lang for lang in settings.supported_languages if lang not in covered
         ]
         if uncovered and settings.fallback_model and embedder is None:
-            # Languages the main model lacks get a second model and index of their own; the
-            # main model keeps the fast path for every language it covers.
+            # Languages the main model lacks get a second model: its question vectors mapped
+            # into the main index where a fitted map exists (bot/bridge.py), else an index of
+            # its own. The main model keeps the fast path for every language it covers.
             self.lanes[0].languages = covered
             fallback = make_embedder(settings.fallback_model)
             bridge = load_bridge(

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.bridge import MAPS, RIDGE, fit_map  # noqa: E402
-from bot.embedder import Vectors, make_embedder  # noqa: E402
+from bot.embedder import Vectors, _normalise, make_embedder  # noqa: E402
 
 BITEXT_SAMPLE = 8000
 
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = corpus(args.data_dir)
     source, target = embed_all("e5", texts), embed_all("use", texts)
     weights = fit_map(source, target, RIDGE)
-    fitted = source @ weights[:-1] + weights[-1]
-    fitted /= np.linalg.norm(fitted, axis=1, keepdims=True)
+    fitted = _normalise(source @ weights[:-1] + weights[-1])
     agreement = float(np.mean(np.sum(fitted * target, axis=1)))
     print(f"mean cosine of mapped and true USE vectors: {agreement:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
