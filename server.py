@@ -1,5 +1,5 @@
 """The ASGI app for `uvicorn server:app` (settings from FAQBOT_* variables)."""
 
-from bot.api import create_app
+from bot.web.app import create_app
 
 app = create_app()

@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.bridge import MAPS, RIDGE, fit_map  # noqa: E402
-from bot.embedder import Vectors, _normalise, make_embedder  # noqa: E402
+from bot.matching.bridge import MAPS, RIDGE, fit_map  # noqa: E402
+from bot.matching.embedder import Vectors, _normalise, make_embedder  # noqa: E402
 
 BITEXT_SAMPLE = 8000
 

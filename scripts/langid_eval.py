@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from langdetect import LangDetectException, detect_langs  # noqa: E402
 
-from bot.language import _lock, detect_language  # noqa: E402
+from bot.matching.language import _lock, detect_language  # noqa: E402
 
 SUPPORTED = "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
 DEFAULT = "en"

@@ -33,7 +33,7 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(tmp: Path, settings: dict[str, str]) -> Iterator[str]:
-    """Run `uvicorn bot.api:create_app` in ``tmp`` with FAQBOT_* ``settings``; yield its URL.
+    """Run `uvicorn bot.web.app:create_app` in ``tmp`` with FAQBOT_* ``settings``; yield its URL.
 
     The FAQ, index, database and packs live under ``tmp`` (faq/, index/, faqbot.db, packs/).
     """
@@ -54,7 +54,7 @@ def running_server(tmp: Path, settings: dict[str, str]) -> Iterator[str]:
     with log_path.open("wb") as log:
         # cwd=tmp so a developer's .env in the checkout cannot change the test server.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bot.api:create_app",
+            [sys.executable, "-m", "uvicorn", "--factory", "bot.web.app:create_app",
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.db import make_engine, migrate
-from bot.pipeline import FaqBot
+from bot.matching.bot import FaqBot
 from bot.settings import Settings, load_settings
+from bot.store.db import make_engine, migrate
+from bot.web.app import create_app
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = f"faqbot_test_{os.getpid()}"

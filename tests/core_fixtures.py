@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embedder import Embedder, Vectors
+from bot.matching.embedder import Embedder, Vectors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP_EN = FIXTURES / "shop_en"  # English-only FAQ: 10 entries in 3 files

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from conftest import write_tiny_faq
 
-from bot.bench import free_port
+from bot.devtools.bench.run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

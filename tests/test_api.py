@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.pipeline import FaqBot
+from bot.matching.bot import FaqBot
 from bot.settings import Settings
+from bot.web.app import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -347,7 +347,7 @@ def test_not_ready_without_an_index(app_settings: Settings, tmp_path: Any) -> No
 
 
 def test_pages_and_static_files(client: TestClient) -> None:
-    from bot.api import STATIC_DIR
+    from bot.web.app import STATIC_DIR
 
     for path, name in [("/", "demo.html"), ("/widget.js", "widget.js"), ("/agent", "agent.html"),
                        ("/lead", "lead.html")]:

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.background import PeriodicJob, exclusive
+from bot.runtime.jobs import PeriodicJob, exclusive
 
 
 class Busy(PeriodicJob):

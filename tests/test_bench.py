@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import bench
 from bot.cli import main
-from bot.faq import load_valid_faq
+from bot.devtools.bench import run as bench
+from bot.faq.load import load_valid_faq
 
 
 def test_percentiles_use_nearest_rank() -> None:

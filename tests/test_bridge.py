@@ -10,12 +10,12 @@ import pytest
 from core_fixtures import MIXED_FAQ, SHOP_EN, entry_yaml, write_faq
 from test_datasets import make_banking, make_bitext, make_clinc
 
-import bot.bridge as bridge
-from bot.bridge import BridgeEmbedder, fit_map, load_bridge
-from bot.embedder import make_embedder
+import bot.matching.bridge as bridge
 from bot.errors import ConfigError
-from bot.faq import load_valid_faq
-from bot.pipeline import FaqBot
+from bot.faq.load import load_valid_faq
+from bot.matching.bot import FaqBot
+from bot.matching.bridge import BridgeEmbedder, fit_map, load_bridge
+from bot.matching.embedder import make_embedder
 from bot.settings import load_settings
 
 
@@ -118,7 +118,7 @@ def test_a_map_fitted_for_other_model_versions_is_not_used(
              target=make_embedder("use").name)  # fmt: skip
     monkeypatch.setitem(bridge.MAPS, ("e5", "use"), stale)
     write_faq(tmp_path / "faq", "shop.yaml", MIXED_FAQ)
-    with caplog.at_level(logging.WARNING, logger="bot.bridge"):
+    with caplog.at_level(logging.WARNING, logger="bot.matching.bridge"):
         bot = FaqBot(load_settings(faq_dir=tmp_path / "faq", index_dir=tmp_path / "index"))
     assert "fitted for e5-of-last-year" in caplog.text
     # The fallback model then gets an index of its own, as for any model without a map.
@@ -141,7 +141,7 @@ def test_a_missing_or_broken_map_file_falls_back_to_a_separate_index(
     if content is not None:
         broken.write_bytes(content)
     monkeypatch.setitem(bridge.MAPS, ("e5", "use"), broken)
-    with caplog.at_level(logging.WARNING, logger="bot.bridge"):
+    with caplog.at_level(logging.WARNING, logger="bot.matching.bridge"):
         mapped = load_bridge("e5", make_embedder("e5"), "use", make_embedder("use"))
     assert mapped is None
     assert f"bridge map {broken} cannot be used" in caplog.text

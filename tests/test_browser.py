@@ -72,7 +72,7 @@ HOSTILE_SCRIPT = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `uvicorn bot.api:create_app` on a free port with its own FAQ, database, index."""
+    """Start `uvicorn bot.web.app:create_app` on a free port with its own FAQ, database, index."""
     tmp = tmp_path_factory.mktemp("browser")
     (tmp / "faq").mkdir()
     (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")

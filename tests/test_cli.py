@@ -13,7 +13,7 @@ import pytest
 from core_fixtures import ROOT, SHOP_EN, clean_env, entry_yaml, write_faq
 
 from bot.cli import main
-from bot.index import load_index
+from bot.matching.index import load_index
 
 CONTRACT_KEYS = {
     "question", "language", "action", "faq_id", "confidence", "answer", "answer_language",

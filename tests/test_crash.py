@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class Server:
-    """A real `uvicorn bot.api:create_app --factory` process on a free port."""
+    """A real `uvicorn bot.web.app:create_app --factory` process on a free port."""
 
     def __init__(self, home: Path) -> None:
         self.port = free_port()
@@ -36,7 +36,7 @@ class Server:
         env = server_env(home, FAQBOT_RATE_LIMIT_PER_MINUTE="100000")
         self.log = (home / f"server-{self.port}.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bot.api:create_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "bot.web.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             cwd=home, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )

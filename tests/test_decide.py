@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.decide import Decision, Thresholds, confidence, decide
-from bot.faq import Entry
-from bot.index import Hit
+from bot.faq.load import Entry
+from bot.matching.decide import Decision, Thresholds, confidence, decide
+from bot.matching.index import Hit
 
 T = Thresholds(answer=0.55, clarify=0.40, margin=0.03)
 

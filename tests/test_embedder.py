@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from core_fixtures import SHOP_EN, HashEmbedder
 
-from bot.embedder import (
+from bot.errors import ConfigError, EmbedderError
+from bot.matching.bot import FaqBot
+from bot.matching.embedder import (
     CombinedEmbedder,
     Embedder,
     SentenceTransformerEmbedder,
@@ -20,8 +22,6 @@ from bot.embedder import (
     _normalise,
     make_embedder,
 )
-from bot.errors import ConfigError, EmbedderError
-from bot.pipeline import FaqBot
 from bot.settings import load_settings
 
 # Tests never reach a model hub (set before sentence-transformers is first imported).

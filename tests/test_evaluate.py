@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import evaluate as ev
 from bot.cli import main
-from bot.decide import Thresholds, decide
+from bot.devtools.eval import run as ev
 from bot.errors import InputError
-from bot.faq import Entry
-from bot.index import Hit
+from bot.faq.load import Entry
+from bot.matching.decide import Thresholds, decide
+from bot.matching.index import Hit
 
 
 def entry(entry_id: str, *questions: str) -> Entry:

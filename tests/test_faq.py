@@ -8,7 +8,7 @@ import pytest
 from core_fixtures import SHOP_EN, entry_yaml, write_faq
 
 from bot.errors import FaqError
-from bot.faq import (
+from bot.faq.load import (
     MAX_ANSWER_CHARS,
     MAX_QUESTION_CHARS,
     Entry,

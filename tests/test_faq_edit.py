@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConflictError, FaqError, InputError, NotFoundError
-from bot.faq import load_faq, load_valid_faq, parse_file
-from bot.faq_edit import add_entry, add_phrasings, set_answers
+from bot.faq.edit import add_entry, add_phrasings, set_answers
+from bot.faq.load import load_faq, load_valid_faq, parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

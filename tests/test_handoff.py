@@ -15,14 +15,14 @@ from alembic.migration import MigrationContext
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot.auth import KeyCheck
-from bot.conversations import wants_person
-from bot.db import Database, all_metadata
+from bot.chat.notices import NOTICES, handoff_notice, notice
+from bot.chat.service import wants_person
+from bot.chat.tickets import TicketStore, Triage
 from bot.errors import AuthError, ConfigError, ConflictError, NotFoundError
-from bot.handoff import TicketStore, Triage
-from bot.messages_i18n import NOTICES, handoff_notice, notice
-from bot.models import Conversation, Ticket, utcnow
 from bot.settings import load_settings
+from bot.store.db import Database, all_metadata
+from bot.store.models import Conversation, Ticket, utcnow
+from bot.web.auth import KeyCheck
 
 SLA = {"urgent": 30, "normal": 240}
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from core_fixtures import SHOP_EN, CountingEmbedder, HashEmbedder, entry_yaml, write_faq
 
-from bot.embedder import Embedder, Vectors, make_embedder
 from bot.errors import IndexStateError
-from bot.faq import Entry, fingerprint, load_valid_faq
-from bot.index import (
+from bot.faq.load import Entry, fingerprint, load_valid_faq
+from bot.matching.embedder import Embedder, Vectors, make_embedder
+from bot.matching.index import (
     KEEP_BUILDS,
     MANIFEST_VERSION,
     SearchIndex,
@@ -360,7 +360,7 @@ def test_a_failed_write_keeps_the_previous_build_current(
         raise RuntimeError("disk full")
 
     write_faq(faq, "extra.yaml", "entries:\n" + entry_yaml("gamma", "third question", "three"))
-    monkeypatch.setattr("bot.index.faiss.write_index", broken_disk)
+    monkeypatch.setattr("bot.matching.index.faiss.write_index", broken_disk)
     with pytest.raises(RuntimeError, match="disk full"):
         build(faq, HashEmbedder(), index_dir)
     assert load_index(index_dir).version == before

@@ -15,14 +15,14 @@ from alembic.migration import MigrationContext
 from conftest import test_settings
 from fastapi.testclient import TestClient
 
-import bot.insights_models  # noqa: F401  (registers the insight tables on Base)
-from bot.api import create_app
-from bot.db import Database
-from bot.insights import Insights, parse_cluster_key
-from bot.lead import install
-from bot.models import Base, QuestionLog, utcnow
-from bot.pipeline import FaqBot
+import bot.store.insights_models  # noqa: F401  (registers the insight tables on Base)
+from bot.insights.clusters import Insights, parse_cluster_key
+from bot.matching.bot import FaqBot
 from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.models import Base, QuestionLog, utcnow
+from bot.web.app import create_app
+from bot.web.routes.lead import install
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import ISO_639_1, Detection, detect_language
+from bot.matching.language import ISO_639_1, Detection, detect_language
 
 SUPPORTED = "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import Detection, detect_language
+from bot.matching.language import Detection, detect_language
 
 SUPPORTED = "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
 
@@ -124,7 +124,7 @@ def test_fast_langdetect_gives_langdetects_own_answer(text: str) -> None:
     from langdetect import DetectorFactory, LangDetectException
     from langdetect import detect_langs as reference
 
-    from bot.language import detect_langs
+    from bot.matching.language import detect_langs
 
     DetectorFactory.seed = 0
     try:

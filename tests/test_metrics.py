@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from serve_support import burst, post_chat, two_worker_server
 
-from bot.api import create_app
-from bot.lead import install
-from bot.metrics import Metrics, MetricsMiddleware, route_of
-from bot.pipeline import FaqBot
+from bot.matching.bot import FaqBot
 from bot.settings import Settings
+from bot.web.app import create_app
+from bot.web.metrics import Metrics, MetricsMiddleware, route_of
+from bot.web.routes.lead import install
 
 LEAD = {"X-Lead-Key": "dev-lead-key"}
 SECRET = "my parcel 4711 never came, call me on 0151 2345678"

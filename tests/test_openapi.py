@@ -9,8 +9,8 @@ import pytest
 from conftest import test_settings
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.pipeline import FaqBot
+from bot.matching.bot import FaqBot
+from bot.web.app import create_app
 
 
 class FakeEmbedder:

@@ -9,8 +9,8 @@ import pytest
 from core_fixtures import MIXED_FAQ, SHOP_EN, entry_yaml, write_faq
 
 from bot.errors import InputError
-from bot.index import load_index
-from bot.pipeline import FaqBot, normalise_message
+from bot.matching.bot import FaqBot, normalise_message
+from bot.matching.index import load_index
 from bot.settings import Settings, load_settings
 
 pytestmark = pytest.mark.slow

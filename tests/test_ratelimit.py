@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from serve_support import burst, post_chat, two_worker_server
 
-from bot.ratelimit import RateLimited, SharedSlidingWindow, SlidingWindow, make_limit
+from bot.runtime.limits import RateLimited, SharedSlidingWindow, SlidingWindow, make_limit
 
 
 def test_sliding_window_limits_per_key() -> None:

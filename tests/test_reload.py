@@ -13,10 +13,10 @@ import pytest
 from conftest import TINY_FAQ, test_settings, write_tiny_faq
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.pipeline import FaqBot
-from bot.reloader import Reloader
+from bot.matching.bot import FaqBot
+from bot.runtime.reloader import Reloader
 from bot.settings import Settings
+from bot.web.app import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,9 @@ import pytest
 from conftest import write_tiny_faq
 
 from bot.cli import main
-from bot.db import Database
-from bot.insights import period_report
-from bot.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.insights.clusters import period_report
+from bot.store.db import Database
+from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
 
 MIN = 60.0
 HOUR = 3600.0

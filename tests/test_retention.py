@@ -12,15 +12,15 @@ import pytest
 from conftest import test_settings, write_tiny_faq
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.conversations import stats
-from bot.db import Database
+from bot.chat.service import stats
 from bot.errors import ConfigError
-from bot.insights import period_report
-from bot.lead import install
-from bot.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
-from bot.pipeline import FaqBot
-from bot.retention import RetentionJob, purge_text
+from bot.insights.clusters import period_report
+from bot.matching.bot import FaqBot
+from bot.runtime.retention import RetentionJob, purge_text
+from bot.store.db import Database
+from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.web.app import create_app
+from bot.web.routes.lead import install
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from argos_packs import DE_EN
 
 from bot.errors import ConfigError, TranslationError
 from bot.settings import load_settings
-from bot.translate import (
+from bot.translate.translator import (
     ArgosTranslator,
     NullTranslator,
     Translator,
@@ -83,9 +83,9 @@ def test_download_packs_fails_fast_and_clearly_offline(packs_dir: Path) -> None:
 
 def test_tiny_pack_runs_in_argostranslate_itself(packs_dir: Path, de_en_pack: Path) -> None:
     """Install and translate with argostranslate's own functions, then read it with ours."""
-    import bot.translate
+    from bot.translate.translator import configure_argostranslate
 
-    bot.translate.configure_argostranslate(packs_dir)  # sets ARGOS_PACKAGES_DIR before the import
+    configure_argostranslate(packs_dir)  # sets ARGOS_PACKAGES_DIR before the import
     import argostranslate.package
     import argostranslate.translate
 
@@ -249,7 +249,7 @@ def test_a_model_that_drops_a_placeholder_degrades(
 ) -> None:
     install_pack(argos_pack_factory("de", "en", {"XQ0QX": "gone"}), packs_dir)
     translator = ArgosTranslator(packs_dir)
-    caplog.set_level(logging.WARNING, logger="bot.translate")
+    caplog.set_level(logging.WARNING, logger="bot.translate.translator")
     with pytest.raises(TranslationError, match="lost 1 protected span"):
         translator.translate("Bestellung A-1234", "de", "en")
     assert "protected span" in caplog.text
@@ -305,7 +305,7 @@ def test_null_translator(caplog: pytest.LogCaptureFixture) -> None:
     assert isinstance(null, Translator)
     assert null.pairs() == set()
     assert null.translate("Hallo", "de", "de") == "Hallo"
-    caplog.set_level(logging.DEBUG, logger="bot.translate")
+    caplog.set_level(logging.DEBUG, logger="bot.translate.translator")
     for _ in range(2):
         with pytest.raises(TranslationError, match="faqbot packs install"):
             null.translate("Hallo", "de", "en")
@@ -317,7 +317,7 @@ def test_null_translator(caplog: pytest.LogCaptureFixture) -> None:
 def test_unsupported_pair_degrades_and_logs_once(
     de_en: ArgosTranslator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.translate")
+    caplog.set_level(logging.DEBUG, logger="bot.translate.translator")
     for _ in range(3):
         with pytest.raises(TranslationError, match=r"de->fr: no language pack.*installed: de->en"):
             de_en.translate("Hallo", "de", "fr")
@@ -331,7 +331,7 @@ def test_unsupported_pair_degrades_and_logs_once(
 def test_broken_model_degrades(de_en: ArgosTranslator, caplog: pytest.LogCaptureFixture) -> None:
     [info] = de_en.list_packs()
     (info.path / "model" / "model.bin").write_bytes(b"not a model")
-    caplog.set_level(logging.WARNING, logger="bot.translate")
+    caplog.set_level(logging.WARNING, logger="bot.translate.translator")
     with pytest.raises(TranslationError, match="cannot be loaded"):
         de_en.translate("Hallo welt", "de", "en")
     assert "cannot be loaded" in caplog.text
@@ -353,7 +353,7 @@ def test_failing_tokenizer_degrades(
 ) -> None:
     [info] = de_en.list_packs()
     (info.path / "sentencepiece.model").write_bytes(b"garbage")  # read at the first encode
-    caplog.set_level(logging.WARNING, logger="bot.translate")
+    caplog.set_level(logging.WARNING, logger="bot.translate.translator")
     with pytest.raises(TranslationError, match="the translation model failed"):
         de_en.translate("Hallo welt", "de", "en")
     assert "Traceback" in caplog.text or caplog.records[0].exc_info

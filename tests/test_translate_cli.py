@@ -8,7 +8,7 @@ import argos_packs
 import pytest
 
 from bot.cli import main
-from bot.faq import Entry, load_valid_faq
+from bot.faq.load import Entry, load_valid_faq
 
 argos_home = argos_packs.argos_home
 argos_pack_factory = argos_packs.argos_pack_factory

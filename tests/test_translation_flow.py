@@ -16,10 +16,10 @@ import pytest
 from argos_packs import DE_EN
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.pipeline import FaqBot
+from bot.matching.bot import FaqBot
 from bot.settings import Settings
-from bot.translate import ArgosTranslator, install_pack
+from bot.translate.translator import ArgosTranslator, install_pack
+from bot.web.app import create_app
 
 argos_home = argos_packs.argos_home
 argos_pack_factory = argos_packs.argos_pack_factory

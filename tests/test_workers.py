@@ -21,8 +21,8 @@ import pytest
 from conftest import write_tiny_faq
 from serve_support import server_env
 
-from bot.bench import free_port
-from bot.workers import MAX_AUTO_WORKERS, listening_sockets, worker_count
+from bot.devtools.bench.run import free_port
+from bot.runtime.workers import MAX_AUTO_WORKERS, listening_sockets, worker_count
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ def test_a_taken_port_is_an_error() -> None:
 @pytest.fixture()
 def two_workers(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    code = ("from bot.workers import serve; "
+    code = ("from bot.runtime.workers import serve; "
             f"serve('pid_app:create_app', '127.0.0.1', {port}, 2, 'warning', False)")
     # tests/ on the path by itself: site-packages may hold an unrelated package named tests.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),

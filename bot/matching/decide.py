@@ -1,0 +1,53 @@
+"""Decide what to do with a ranked list of entries: answer, clarify or hand off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.matching.index import Hit
+
+Action = Literal["answer", "clarify", "handoff"]
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs on the best entry's score (cosine) and its lead over the runner-up."""
+
+    answer: float
+    clarify: float
+    margin: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.clarify <= self.answer <= 1.0:
+            raise ValueError(f"need 0 <= clarify <= answer <= 1, got {self.clarify}, {self.answer}")
+        if not 0.0 <= self.margin < 1.0:
+            raise ValueError(f"margin must be in [0, 1), got {self.margin}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The action, the entry it is about (if any) and up to three suggestions."""
+
+    action: Action
+    best: Hit | None
+    suggestions: tuple[Hit, ...]
+
+
+def decide(hits: list[Hit], t: Thresholds) -> Decision:
+    """Answer when clearly best and confident, clarify in the grey zone, else hand off."""
+    if not hits or hits[0].score < t.clarify:
+        return Decision("handoff", None, ())
+    best = hits[0]
+    runner_up = hits[1].score if len(hits) > 1 else -1.0
+    # The epsilon keeps a lead of exactly the margin an answer: 0.58 - 0.55 is 0.0299999...
+    if best.score >= t.answer and best.score - runner_up >= t.margin - _EPSILON:
+        return Decision("answer", best, ())
+    suggestions = tuple(h for h in hits[:3] if h.score >= t.clarify)
+    return Decision("clarify", best, suggestions)
+
+
+def confidence(score: float) -> float:
+    """Map a cosine score into [0, 1] for display and the JSON contract."""
+    return round(min(1.0, max(0.0, score)), 4)

@@ -1,0 +1,115 @@
+"""Retention: blank what shoppers wrote after ``FAQBOT_RETENTION_DAYS``, keep the counts.
+
+Shoppers' messages are personal data (GDPR), so once they are older than the retention
+period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
+previews of resolved tickets become empty, feedback comments NULL. Every row stays, with its
+language, action, scores, entry and times, so stats, reports and cluster counts do not
+change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+
+The job runs when the server starts and then once a day, on a daemon thread started by
+:func:`bot.lead.install`; it is idempotent, so several server processes may all run it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from bot.errors import ConfigError
+from bot.runtime.jobs import PeriodicJob
+from bot.store.db import Database
+from bot.store.models import Feedback, Message, QuestionLog, Ticket, utcnow
+
+log = logging.getLogger(__name__)
+
+DAY_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """How many rows had their text removed, per table."""
+
+    cutoff: datetime | None
+    questions: int = 0
+    messages: int = 0
+    comments: int = 0
+    previews: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.questions + self.messages + self.comments + self.previews
+
+
+def purge_text(db: Database, days: int, now: datetime | None = None) -> RetentionReport:
+    """Remove shopper text older than ``days`` days, keeping every row; 0 days = keep all."""
+    if days < 0:
+        raise ConfigError(f"FAQBOT_RETENTION_DAYS must be >= 0 (0 = keep text), got {days}")
+    if days == 0:
+        return RetentionReport(None)
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    with db.write() as s:
+        questions = _rowcount(s.execute(
+            update(QuestionLog)
+            .where(QuestionLog.created_at < cutoff, QuestionLog.text.is_not(None))
+            .values(text=None)
+        ))
+        messages = _rowcount(s.execute(
+            update(Message)
+            .where(Message.created_at < cutoff, Message.role == "shopper", Message.text != "")
+            .values(text="")
+        ))
+        comments = _rowcount(s.execute(
+            update(Feedback)
+            .where(Feedback.created_at < cutoff, Feedback.comment.is_not(None))
+            .values(comment=None)
+        ))
+        # Open tickets keep their preview: an agent still needs it to pick the ticket up.
+        previews = _rowcount(s.execute(
+            update(Ticket)
+            .where(Ticket.created_at < cutoff, Ticket.state == "resolved", Ticket.preview != "")
+            .values(preview="")
+        ))
+    report = RetentionReport(cutoff, questions, messages, comments, previews)
+    if report.total:
+        log.info(
+            "retention: removed text older than %s from %d questions, %d messages, "
+            "%d comments, %d ticket previews",
+            cutoff.date().isoformat(), questions, messages, comments, previews,
+        )
+    return report
+
+
+def _rowcount(result: Any) -> int:
+    # UPDATE results are CursorResults; the generic Result type does not show rowcount.
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RetentionJob(PeriodicJob):
+    """Run :func:`purge_text` now and then every ``interval_seconds`` on a daemon thread."""
+
+    thread_name = "faq-retention"
+
+    def __init__(self, db: Database, days: int, interval_seconds: float = DAY_SECONDS) -> None:
+        if days < 0:
+            raise ConfigError(f"FAQBOT_RETENTION_DAYS must be >= 0 (0 = keep text), got {days}")
+        if interval_seconds <= 0:
+            raise ConfigError(f"retention interval must be positive, got {interval_seconds}")
+        super().__init__(interval_seconds)
+        self.db = db
+        self.days = days
+        self.last: RetentionReport | None = None
+        self.runs = 0
+
+    def run_once(self) -> RetentionReport:
+        """Purge once and remember the outcome."""
+        self.last = purge_text(self.db, self.days)
+        self.runs += 1
+        return self.last
+
+    def enabled(self) -> bool:
+        """Run only when a retention period is set (0 keeps the text)."""
+        return self.days > 0
