@@ -15,7 +15,6 @@ from alembic.migration import MigrationContext
 from conftest import test_settings
 from fastapi.testclient import TestClient
 
-import bot.store.insights_models  # noqa: F401  (registers the insight tables on Base)
 from bot.insights.clusters import Insights, parse_cluster_key
 from bot.matching.bot import FaqBot
 from bot.settings import Settings

@@ -14,7 +14,7 @@ Clustering
       leads a new cluster;
     - leaders never move, so every process caches them append-only and a new question
       costs one matrix-vector product; assignments live in the database
-      (bot/insights_models.py), so a page load only aggregates them in SQL.
+      (bot/store/models.py), so a page load only aggregates them in SQL.
 
     Embedding is the only slow step (about 5 ms a question for the default model on 2
     cores). A background thread (:class:`ClusterWarmer`) assigns new questions every few
@@ -22,7 +22,7 @@ Clustering
     a page load assigns at most a handful itself; the rest are reported as ``pending``.
 
 Acting on a cluster
-    Adding phrasings or an entry records a :class:`~bot.insights_models.FaqChange` naming
+    Adding phrasings or an entry records a :class:`~bot.store.models.FaqChange` naming
     the cluster: its questions logged up to then stop showing (they are answered now), and
     later failures bring it back. Dismissing marks it "not for the FAQ" for good.
 """
@@ -49,8 +49,18 @@ from bot.matching.bot import FaqBot
 from bot.matching.embedder import Vectors
 from bot.runtime.jobs import PeriodicJob
 from bot.store.db import Database
-from bot.store.insights_models import DismissedCluster, FaqChange, InsightAssignment, InsightCluster
-from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import (
+    Conversation,
+    DismissedCluster,
+    FaqChange,
+    Feedback,
+    InsightAssignment,
+    InsightCluster,
+    Message,
+    QuestionLog,
+    Ticket,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 

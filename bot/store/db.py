@@ -8,10 +8,8 @@ at start, under a lock, so several processes starting at once migrate exactly on
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pkgutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,15 +167,9 @@ class WriterLock:
 
 
 def all_metadata() -> MetaData:
-    """Import bot/store/models.py and every bot/store/*_models.py; return their metadata."""
-    import bot.store
+    """Return the metadata of every table (bot/store/models.py), for migrations and tests."""
     from bot.store.models import Base
 
-    # Other concerns keep their tables in modules named *_models.py on the same Base; the
-    # migrations and the schema test must see them all.
-    for info in pkgutil.iter_modules(bot.store.__path__):
-        if info.name.endswith("_models"):
-            importlib.import_module(f"bot.store.{info.name}")
     return Base.metadata
 
 

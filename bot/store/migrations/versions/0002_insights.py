@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the tables of bot/insights_models.py."""
+    """Create the tables of the insight tables of bot/store/models.py."""
     op.create_table(
         "insight_clusters",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
