@@ -6,12 +6,16 @@
     ├── IndexStateError           index missing, stale, corrupt or built by another model
     ├── EmbedderError             an embedding model could not be loaded or run
     ├── TranslationError          no pack / unsupported pair / model failure (callers degrade)
-    ├── InputError                a bad request value (empty or oversized message ...) -> 4xx
+    ├── InputError                a bad request value (empty message, unknown language ...) -> 400
+    │   ├── MessageTooLong        a message or comment over its length limit -> 413
+    │   ├── RateLimited           too many requests from one client or conversation -> 429
+    │   └── EditRefused           an FAQ edit that does not validate; nothing written -> 422
     ├── AuthError                 missing or wrong API key -> 401
     ├── NotFoundError             unknown ticket, conversation or entry -> 404
     └── ConflictError             a state change that lost a race or is not allowed -> 409
 
-The HTTP layer maps the tree to status codes in one handler (bot/api.py).
+The HTTP layer maps the tree to status codes in one handler (bot/web/errors.py); any other
+FaqbotError is the service's fault, not the request's (503).
 """
 
 from __future__ import annotations
@@ -63,6 +67,22 @@ class TranslationError(FaqbotError):
 
 class InputError(FaqbotError):
     """A request value is unusable (empty or oversized message, unknown language ...)."""
+
+
+class MessageTooLong(InputError):
+    """A message, comment or reply is over its length limit."""
+
+
+class RateLimited(InputError):
+    """Too many requests from one client or conversation; try again in ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class EditRefused(InputError):
+    """An FAQ edit that does not validate: nothing was written (the message gives reasons)."""
 
 
 class AuthError(FaqbotError):

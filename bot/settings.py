@@ -1,8 +1,13 @@
-"""One settings object, read from FAQBOT_* environment variables and an optional .env file."""
+"""One settings object, read from FAQBOT_* environment variables and an optional .env file.
+
+Also the values every layer shares: the list of ISO 639-1 codes and the typed thresholds of
+each matching lane (built from the flat FAQBOT_*THRESHOLD / *MARGIN variables).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,6 +24,52 @@ DEV_LEAD_KEY = "dev-lead-key"
 
 _LANG = re.compile(r"^[a-z]{2}$")
 CommaList = Annotated[list[str], NoDecode]
+
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht "
+    "hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky "
+    "la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny "
+    "oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss "
+    "st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo "
+    "za zh zu".split()
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs on the best entry's score (cosine) and its lead over the runner-up."""
+
+    answer: float
+    clarify: float
+    margin: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.clarify <= self.answer <= 1.0:
+            raise ValueError(f"need 0 <= clarify <= answer <= 1, got {self.clarify}, {self.answer}")
+        if not 0.0 <= self.margin < 1.0:
+            raise ValueError(f"margin must be in [0, 1), got {self.margin}")
+
+
+@dataclass(frozen=True)
+class LaneThresholds:
+    """The thresholds of each matching lane (bot/matching/bot.py)."""
+
+    main: Thresholds  # FAQBOT_ANSWER_THRESHOLD, FAQBOT_CLARIFY_THRESHOLD, FAQBOT_MARGIN
+    fallback: Thresholds  # FAQBOT_FALLBACK_*: the fallback model's own index
+    bridge: Thresholds  # FAQBOT_BRIDGE_*: fallback questions mapped into the main index
+
+
+def _lane(env: str, answer: float, clarify: float, margin: float) -> Thresholds:
+    """Return one lane's thresholds; the error names the lane's variables."""
+    if not 0.0 <= clarify <= answer <= 1.0:
+        raise ValueError(
+            f"need 0 <= {env}CLARIFY_THRESHOLD <= {env}ANSWER_THRESHOLD <= 1, got "
+            f"{clarify} and {answer}"
+        )
+    if not 0.0 <= margin < 1.0:
+        raise ValueError(f"{env}MARGIN must be in [0, 1), got {margin}")
+    return Thresholds(answer, clarify, margin)
 
 
 class Settings(BaseSettings):
@@ -78,6 +129,11 @@ class Settings(BaseSettings):
     retention_days: int = 90
     shop_name: str = "our shop"
     reload_poll_seconds: float = 2.0
+    # Shopper messages and feedback per conversation per minute (per process, like the IP limit).
+    conversation_rate_limit_per_minute: int = Field(20, ge=1)
+    # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
+    # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
+    triage_rules_file: Path | None = None
 
     @field_validator("supported_languages", "cors_origins", mode="before")
     @classmethod
@@ -107,19 +163,7 @@ class Settings(BaseSettings):
     def _check_consistency(self) -> Settings:
         if self.default_language not in self.supported_languages:
             self.supported_languages = [self.default_language, *self.supported_languages]
-        for prefix in ("", "fallback_", "bridge_"):
-            answer, clarify, margin = (
-                getattr(self, f"{prefix}{name}")
-                for name in ("answer_threshold", "clarify_threshold", "margin")
-            )
-            env = f"FAQBOT_{prefix.upper()}"
-            if not 0.0 <= clarify <= answer <= 1.0:
-                raise ValueError(
-                    f"need 0 <= {env}CLARIFY_THRESHOLD <= {env}ANSWER_THRESHOLD <= 1, got "
-                    f"{clarify} and {answer}"
-                )
-            if not 0.0 <= margin < 1.0:
-                raise ValueError(f"{env}MARGIN must be in [0, 1), got {margin}")
+        _ = self.thresholds  # building each lane's thresholds refuses bad values
         if self.max_message_chars < 1:
             raise ValueError("FAQBOT_MAX_MESSAGE_CHARS must be positive")
         if self.environment == "production":
@@ -135,12 +179,39 @@ class Settings(BaseSettings):
                     )
         return self
 
-    # Added for the HTTP service (issue 4).
-    # Shopper messages and feedback per conversation per minute (per process, like the IP limit).
-    conversation_rate_limit_per_minute: int = Field(20, ge=1)
-    # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
-    # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
-    triage_rules_file: Path | None = None
+    @property
+    def thresholds(self) -> LaneThresholds:
+        """Return each lane's thresholds, built from the flat FAQBOT_* variables."""
+        return LaneThresholds(
+            main=_lane("FAQBOT_", self.answer_threshold, self.clarify_threshold, self.margin),
+            fallback=_lane(
+                "FAQBOT_FALLBACK_", self.fallback_answer_threshold,
+                self.fallback_clarify_threshold, self.fallback_margin,
+            ),
+            bridge=_lane(
+                "FAQBOT_BRIDGE_", self.bridge_answer_threshold, self.bridge_clarify_threshold,
+                self.bridge_margin,
+            ),
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with ``changes`` applied, validated as the environment's values are.
+
+        The environment is not read again: the copy differs from this object only where told.
+        """
+        try:
+            return Settings.model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "settings"
+        name = f"FAQBOT_{loc.upper()}" if loc != "settings" else "settings"
+        lines.append(f"{name}: {err['msg']}")
+    return ConfigError("bad settings:\n  " + "\n  ".join(lines))
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -148,12 +219,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "settings"
-            name = f"FAQBOT_{loc.upper()}" if loc != "settings" else "settings"
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError("bad settings:\n  " + "\n  ".join(lines)) from None
+        raise _config_error(exc) from None
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,8 @@
 """Shared fixtures: a tiny FAQ, settings for it, one real FaqBot per session, both databases.
 
+Helpers (FAQ writers, fake embedders, test servers, Chromium) live in tests/support/; test
+modules import them from there, never from this file or from each other.
+
 ``db_url`` runs a test once on SQLite (a file in tmp) and once on PostgreSQL
 (127.0.0.1:5432, database ``test``), each time on a fresh, migrated schema. The PostgreSQL
 runs use a schema of their own (``search_path``), so other test runs on the same server
@@ -9,7 +12,6 @@ are left alone.
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,72 +20,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bot.matching.bot import FaqBot
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.store.db import make_engine, migrate
 from bot.web.app import create_app
+from tests.support.faqs import write_tiny_faq
+from tests.support.settings import make_settings
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = f"faqbot_test_{os.getpid()}"
-
-TINY_FAQ = """
-entries:
-  - id: returns-window
-    questions:
-      en: [How long do I have to return an item?, What is the return period?]
-      de: [Wie lange habe ich Zeit für eine Rücksendung?]
-    answer:
-      en: You can return most items within 30 days of delivery.
-      de: Sie können die meisten Artikel innerhalb von 30 Tagen zurücksenden.
-  - id: shipping-time
-    questions:
-      en: [How long does delivery take?, When will my order arrive?]
-    answer:
-      en: Delivery takes 2 to 4 working days.
-  - id: payment-methods
-    questions:
-      en: [Which payment methods do you accept?, Can I pay with PayPal?]
-    answer:
-      en: We accept cards, PayPal and bank transfer.
-  - id: damaged-item
-    handoff: true
-    questions:
-      en: [My item arrived damaged, The product I received is broken]
-    answer:
-      en: Sorry about that! Please send us a photo of the damage.
-"""
-
-
-def write_tiny_faq(faq_dir: Path) -> Path:
-    """Write the tiny FAQ into ``faq_dir`` and return the file."""
-    faq_dir.mkdir(parents=True, exist_ok=True)
-    path = faq_dir / "shop.yaml"
-    path.write_text(textwrap.dedent(TINY_FAQ).lstrip(), encoding="utf-8")
-    return path
-
-
-def test_settings(tmp: Path, **overrides: object) -> Settings:
-    """Return settings for a tiny FAQ under ``tmp`` (no polling, generous rate limits)."""
-    values: dict[str, object] = {
-        "environment": "development",
-        "faq_dir": tmp / "faq",
-        "index_dir": tmp / "index",
-        "database_url": f"sqlite:///{tmp / 'data' / 'faqbot.db'}",
-        "model": "use",
-        "reload_poll_seconds": 0,
-        "rate_limit_per_minute": 10_000,
-        "conversation_rate_limit_per_minute": 10_000,
-        "packs_dir": tmp / "packs",
-        # The API tests pin the thresholds their tiny FAQ was written for; the shipped
-        # defaults are tuned on the shop FAQ by `faqbot eval` and may move.
-        "answer_threshold": 0.55,
-        "clarify_threshold": 0.40,
-        "margin": 0.03,
-    }
-    values.update(overrides)
-    return load_settings(**values)
-
-
-test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +41,7 @@ def faq_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bot_settings(faq_home: Path) -> Settings:
     """Return settings for the tiny FAQ."""
-    return test_settings(faq_home)
+    return make_settings(faq_home)
 
 
 @pytest.fixture(scope="session")

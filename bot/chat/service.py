@@ -9,9 +9,11 @@ One shopper message goes through :meth:`ChatService.chat`:
 - otherwise the bot answers, asks to clarify, or hands off when it is unsure. An entry
   marked ``handoff: true`` is answered and also opens a ticket.
 
+The message is cleaned and its explicit language checked once, on the way in; its language
+is detected once, after the conversation is read (its language and locale are the hints).
 The bot's decision is computed before the write transaction, so the database lock is held
 only for the inserts; the transaction re-reads the ticket state so a handoff that happened
-meanwhile still silences the bot.
+meanwhile still silences the bot. Every reply is announced on ``ChatService.replied``.
 """
 
 from __future__ import annotations
@@ -19,20 +21,32 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import unicodedata
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.chat.intents import wants_person
 from bot.chat.notices import handoff_notice, notice
-from bot.chat.tickets import TicketStore, ticket_dict
-from bot.errors import FaqbotError, InputError, NotFoundError, TranslationError
-from bot.matching.bot import FaqBot, Reply, Suggestion, normalise_message
+from bot.chat.tickets import TicketStore, ticket_guesses, ticket_view
+from bot.chat.views import (
+    AgentReply,
+    ChatRequest,
+    ChatResult,
+    ConversationView,
+    FeedbackResult,
+    MessageView,
+    TicketDetail,
+    TicketView,
+    TranscriptLine,
+)
+from bot.errors import FaqbotError, InputError, MessageTooLong, NotFoundError, TranslationError
+from bot.events import Event
+from bot.matching.bot import FaqBot, Guess, Query, Reply, normalise_message
+from bot.matching.language import Detection, supported_language
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
@@ -52,140 +66,10 @@ _CONVERSATIONS = cast(Table, Conversation.__table__)
 _TICKETS = cast(Table, Ticket.__table__)
 
 
-class MessageTooLong(InputError):
-    """A message or comment over the length limit -> 413."""
-
-    http_status = 413
-
-
-# ---- asking for a person, in every supported language ----
-# Phrases count anywhere in a message; single words only when the message is that short
-# ("human", "Mitarbeiter bitte"), so "is the person who signs for the parcel ..." is not one.
-_PERSON_PHRASES = [
-    # en
-    "talk to a human", "talk to a person", "talk to someone", "talk to an agent",
-    "talk to a real", "speak to a human", "speak to a person", "speak to someone",
-    "speak to an agent", "speak to a real", "speak with a human", "speak with a person",
-    "speak with someone", "talk with a human", "talk with a person", "talk with someone",
-    "real person", "real human", "human agent", "live agent", "i want a human",
-    "i need a human", "customer service representative", "connect me to an agent",
-    # de
-    "mit einem menschen", "mit einer person", "mit einem mitarbeiter", "mit einer mitarbeiterin",
-    "echten menschen", "echte person", "echten person", "mitarbeiter sprechen",
-    # es
-    "hablar con una persona", "hablar con un humano", "hablar con alguien",
-    "hablar con un agente", "hablar con un operador", "persona real",
-    # fr
-    "parler à quelqu'un", "parler à une personne", "parler à un humain",
-    "parler avec un humain", "parler à un conseiller", "parler avec un conseiller",
-    "parler à un agent", "vrai humain", "vraie personne",
-    # it
-    "parlare con una persona", "parlare con un operatore", "parlare con qualcuno",
-    "parlare con un umano", "persona reale", "persona vera", "operatore umano",
-    # nl
-    "met een mens", "met een persoon", "met een medewerker", "echt persoon", "echte persoon",
-    "echt mens", "medewerker spreken",
-    # pl
-    "z człowiekiem", "z konsultantem", "z konsultantką", "z pracownikiem", "z prawdziwą osobą",
-    "z żywym człowiekiem",
-    # pt
-    "falar com uma pessoa", "falar com um humano", "falar com alguém", "falar com um atendente",
-    "falar com um agente", "falar com um operador", "pessoa real", "atendimento humano",
-    # zh / ja / ko
-    "人工客服", "转人工", "真人", "人工服务", "找人工", "オペレーター", "担当者と話", "人と話",
-    "スタッフと話", "有人対応", "상담원", "상담사", "사람과 이야기", "사람이랑", "직원과",
-    # ru
-    "с человеком", "с оператором", "с сотрудником", "с живым", "с менеджером",
-    "живой человек", "живого человека",
-    # tr
-    "bir insanla", "temsilci ile", "temsilciyle", "canlı destek", "müşteri temsilcisi",
-    "yetkiliyle", "gerçek bir kişi",
-    # sv
-    "med en människa", "med en person", "med någon", "med en handläggare", "riktig person",
-]
-_PERSON_WORDS = {
-    "human", "person", "agent", "operator", "representative", "mensch", "mitarbeiter",
-    "mitarbeiterin", "humano", "persona", "agente", "operador", "humain", "conseiller",
-    "conseillère", "opérateur", "operatore", "umano", "mens", "medewerker", "konsultant",
-    "człowiek", "pracownik", "atendente", "pessoa", "人工", "客服", "担当者", "人間", "사람",
-    "оператор", "человек", "сотрудник", "temsilci", "insan", "människa", "handläggare",
-}
-_POLITE = {"please", "bitte", "por favor", "s'il vous plaît", "per favore", "alstublieft",
-           "proszę", "пожалуйста", "lütfen", "tack", "请", "please!"}
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(
-        " " if unicodedata.category(c)[0] in "PSZ" and c != "'" else c for c in text
-    )
-    return " ".join(text.split())
-
-
-_PHRASES = [_fold(p) for p in _PERSON_PHRASES]
-
-
-def wants_person(text: str) -> bool:
-    """Tell whether the shopper asks for a person, in any supported language."""
-    folded = _fold(text)
-    if not folded:
-        return False
-    padded = f" {folded} "
-    for phrase in _PHRASES:
-        if phrase.isascii() or " " in phrase:
-            if f" {phrase} " in padded or (not phrase.isascii() and phrase in folded):
-                return True
-        elif phrase in folded:
-            return True
-    words = [w for w in folded.split() if w not in _POLITE]
-    if 0 < len(words) <= 3:
-        rest = [w for w in words if w not in {"a", "an", "the", "ein", "un", "une", "un'", "uno"}]
-        if any(w in _PERSON_WORDS for w in rest) and len(rest) <= 2:
-            return True
-        if len(folded) <= 12 and any(w in folded for w in ("人工", "客服", "担当者")):
-            return True
-    return False
-
-
-# ---- results ----
-@dataclass
-class ChatRequest:
-    """One message from the widget."""
-
-    session_id: str | None
-    message: str
-    language: str | None = None
-    locale: str | None = None
-    market: str | None = None
-    suggestion_id: str | None = None
-    human: bool = False
-
-
-@dataclass
-class ChatResult:
-    """What the widget shows for one message (the /api/chat response)."""
-
-    session_id: str
-    message_id: int
-    action: str
-    language: str
-    faq_id: str | None = None
-    confidence: float = 0.0
-    answer: str | None = None
-    answer_language: str | None = None
-    machine_translated: bool = False
-    suggestions: list[dict[str, Any]] = field(default_factory=list)
-    ticket_id: int | None = None
-    notice: str | None = None
-    cursor: int = 0
-
-
-def message_dict(m: Message) -> dict[str, Any]:
+def message_view(m: Message) -> MessageView:
     """Return a message as the shopper's side sees it."""
-    return {
-        "id": m.id, "role": m.role, "text": m.text, "language": m.language,
-        "created_at": m.created_at, "action": m.action, "faq_id": m.faq_id,
-    }
+    return MessageView(id=m.id, role=m.role, text=m.text, language=m.language,
+                       created_at=m.created_at, action=m.action, faq_id=m.faq_id)
 
 
 def conversation_state(ticket: Ticket | None) -> str:
@@ -244,34 +128,17 @@ class ChatService:
         self.settings = settings
         self.translator = translator
         self.translations = TranslationCache(translator)
-
-    # ---- validation ----
-    def clean_message(self, text: str, allow_empty: bool = False) -> str:
-        """Normalise a shopper message; empty -> 400, over the limit -> 413."""
-        limit = self.settings.max_message_chars
-        if allow_empty and not text.strip():
-            return ""
-        # Normalise against a generous cap first, so the size error names the real length.
-        cleaned = normalise_message(text, max(limit, len(text)))
-        if len(cleaned) > limit:
-            raise MessageTooLong(f"the message is {len(cleaned)} characters; the limit is {limit}")
-        return cleaned
-
-    def check_language(self, language: str | None) -> str | None:
-        """Return a supported language code, or None; reject unsupported ones."""
-        if not language:
-            return None
-        code = language.strip().split("-")[0].split("_")[0].lower()
-        if code not in self.settings.supported_languages:
-            supported = ", ".join(self.settings.supported_languages)
-            raise InputError(f"language {language!r} is not supported; use one of: {supported}")
-        return code
+        # Every reply to a shopper, after it is stored (metrics listen here).
+        self.replied: Event[ChatResult] = Event("ChatService.replied")
 
     # ---- the chat ----
     def chat(self, req: ChatRequest) -> ChatResult:
         """Take one shopper message and return what the bot (or the queue) says."""
-        text = self.clean_message(req.message, allow_empty=req.human)
-        forced = self.check_language(req.language)
+        # Cleaned and checked once, here; the button alone ("talk to a person") has no text.
+        text = "" if req.human and not req.message.strip() else normalise_message(
+            req.message, self.settings.max_message_chars)
+        forced = supported_language(req.language, self.settings.supported_languages) \
+            if req.language else None
         market = (req.market or "").strip().upper()[:8] or None
         locale = (req.locale or "").strip()[:35] or None
         sid = req.session_id if req.session_id and SESSION_ID.match(req.session_id) else None
@@ -303,7 +170,11 @@ class ChatService:
             # than failing the widget; the response carries the new id.
             sid = uuid.uuid4().hex
         assert sid is not None
-        hints = [conv_lang, locale]
+        # The language, decided once: an explicit or locked one, else detected with the
+        # conversation's language and the widget's locale as hints.
+        detection = Detection(forced, True, "explicit") if forced else \
+            self.bot.detect(text, [conv_lang, locale])
+        query = Query(text, detection, market)
         mode = "bot" if ticket_state is None else (
             "reopen" if ticket_state == "resolved" else "queued"
         )
@@ -312,10 +183,10 @@ class ChatService:
         reason: str | None = None
         if mode == "bot":
             if req.suggestion_id and not asks_person:
-                reply = self._answer_suggestion(req.suggestion_id, text, forced, hints)
+                reply = self.bot.answer_entry(req.suggestion_id, query)
             if reply is None and text:
                 try:
-                    reply = self.bot.ask(text, market=market, hints=hints, language=forced)
+                    reply = self.bot.answer(query)
                 except InputError:
                     raise
                 except (FaqbotError, RuntimeError) as exc:
@@ -328,29 +199,14 @@ class ChatService:
                 reason = "low_confidence"
             elif reply is not None and reply.entry_handoff:
                 reason = "entry_handoff"
-        language = reply.language if reply is not None else (
-            forced or self.bot.detect(text, hints).language
-        )
-        return self._store(sid, req, text, language, forced, locale, market, mode, reply, reason)
-
-    def _answer_suggestion(
-        self, faq_id: str, text: str, forced: str | None, hints: list[str | None]
-    ) -> Reply | None:
-        try:
-            entry = self.bot.index.entries.get(faq_id)
-        except Exception:  # no index: fall through to the normal path, which hands off
-            return None
-        if entry is None:
-            return None  # chip from an older index: answer the text instead
-        lang = forced or self.bot.detect(text, hints).language
-        answer, answer_lang, machine = self.bot.localise(entry, lang)
-        return Reply(text, lang, "answer", entry.id, 1.0, answer, answer_lang, [],
-                     "suggestion", machine, entry.handoff, [{"faq_id": entry.id, "score": 1.0}])
+        result = self._store(sid, text, query.language, forced, locale, market, mode, reply,
+                             reason)
+        self.replied.emit(result)
+        return result
 
     def _store(
         self,
         sid: str,
-        req: ChatRequest,
         text: str,
         language: str,
         forced: str | None,
@@ -429,7 +285,7 @@ class ChatService:
         reason: str | None,
         shopper: int | None,
     ) -> None:
-        guesses = reply.guesses if reply else []
+        guesses = reply.guesses if reply else ()
         if reply is not None:
             result.confidence = reply.confidence
             result.faq_id = reply.faq_id
@@ -448,7 +304,7 @@ class ChatService:
                 self._add(s, sid, "system", result.notice, language, action="handoff")
         elif reply is not None and reply.action == "clarify" and reason is None:
             prompt = notice("clarify", language, self.translator)
-            result.suggestions = [_suggestion(x) for x in reply.suggestions]
+            result.suggestions = list(reply.suggestions)
             lines = "\n".join(f"- {x.question}" for x in reply.suggestions)
             result.message_id = self._add(s, sid, "bot", f"{prompt}\n{lines}", language,
                                           action="clarify", faq_id=reply.faq_id)
@@ -469,8 +325,8 @@ class ChatService:
             })
 
     def _open_ticket(
-        self, s: Session, sid: str, language: str, reason: str,
-        guesses: list[dict[str, Any]], text: str,
+        self, s: Session, sid: str, language: str, reason: str, guesses: Sequence[Guess],
+        text: str,
     ) -> Ticket:
         history = s.scalars(
             select(Message.text).where(Message.conversation_id == sid,
@@ -502,7 +358,7 @@ class ChatService:
         )
 
     # ---- reading a conversation ----
-    def messages(self, sid: str, after: int = 0, limit: int = POLL_LIMIT) -> dict[str, Any]:
+    def messages(self, sid: str, after: int = 0, limit: int = POLL_LIMIT) -> ConversationView:
         """Return the conversation's messages after the cursor, with its state."""
         with self.db.read() as s:
             conv = s.get(Conversation, sid) if SESSION_ID.match(sid) else None
@@ -513,20 +369,20 @@ class ChatService:
                 select(Message).where(Message.conversation_id == sid, Message.id > after)
                 .order_by(Message.id).limit(limit)
             ).all()
-            items = [message_dict(m) for m in rows]
-            return {
-                "session_id": sid,
-                "state": conversation_state(ticket),
-                "ticket_id": ticket.id if ticket else None,
-                "language": conv.language,
-                "messages": items,
-                "cursor": items[-1]["id"] if items else max(after, 0),
-            }
+            items = [message_view(m) for m in rows]
+            return ConversationView(
+                session_id=sid,
+                state=conversation_state(ticket),
+                ticket_id=ticket.id if ticket else None,
+                language=conv.language,
+                messages=items,
+                cursor=items[-1].id if items else max(after, 0),
+            )
 
     # ---- feedback ----
     def feedback(
         self, sid: str, message_id: int, helpful: bool, comment: str | None
-    ) -> dict[str, Any]:
+    ) -> FeedbackResult:
         """Record helpful / not helpful on a bot reply; not helpful offers a person."""
         if comment is not None:
             comment = comment.strip() or None
@@ -547,16 +403,16 @@ class ChatService:
             language = conv.language
         with_person = ticket is not None and ticket.state != "resolved"
         if helpful:
-            return {"ok": True, "offer_handoff": False,
-                    "notice": notice("thanks", language, self.translator)}
-        return {
-            "ok": True,
-            "offer_handoff": not with_person,
-            "notice": None if with_person else notice("offer_handoff", language, self.translator),
-        }
+            return FeedbackResult(ok=True, offer_handoff=False,
+                                  notice=notice("thanks", language, self.translator))
+        return FeedbackResult(
+            ok=True,
+            offer_handoff=not with_person,
+            notice=None if with_person else notice("offer_handoff", language, self.translator),
+        )
 
     # ---- the agent's side ----
-    def ticket_detail(self, ticket_id: int, agent_language: str) -> dict[str, Any]:
+    def ticket_detail(self, ticket_id: int, agent_language: str) -> TicketDetail:
         """Return a ticket with its transcript, each line also in the agent's language."""
         with self.db.read() as s:
             t = self.tickets.get(s, ticket_id)
@@ -564,9 +420,8 @@ class ChatService:
                 select(Message).where(Message.conversation_id == t.conversation_id)
                 .order_by(Message.id)
             ).all()
-            out = ticket_dict(t)
-            out["session_id"] = t.conversation_id
-            out["guesses"] = list(t.guesses or [])
+            view = ticket_view(t)
+            guesses = ticket_guesses(t)
         transcript = []
         for m in rows:
             if m.role == "agent" and m.original_text is not None:
@@ -576,16 +431,16 @@ class ChatService:
                                                       agent_language)
             else:
                 for_agent = self.translations.get(m.text, m.language, agent_language)
-            transcript.append({
-                "id": m.id, "role": m.role, "text": m.text, "language": m.language,
-                "text_for_agent": for_agent, "created_at": m.created_at,
-            })
-        out["transcript"] = transcript
-        return out
+            transcript.append(TranscriptLine(
+                id=m.id, role=m.role, text=m.text, language=m.language,
+                text_for_agent=for_agent, created_at=m.created_at,
+            ))
+        return TicketDetail(**vars(view), session_id=t.conversation_id, guesses=guesses,
+                            transcript=transcript)
 
     def agent_reply(
         self, ticket_id: int, agent: str, text: str, agent_language: str
-    ) -> dict[str, Any]:
+    ) -> AgentReply:
         """Send an agent's reply to the shopper, translated when a pack exists."""
         body = text.strip()
         if not body:
@@ -610,10 +465,10 @@ class ChatService:
             msg_id = self._add(s, t.conversation_id, "agent", shown, language, author=agent,
                                original_text=body if translated else None,
                                original_language=agent_language if translated else None)
-            item = message_dict(s.get_one(Message, msg_id))
-        return {"message": item, "translated": translated}
+            item = message_view(s.get_one(Message, msg_id))
+        return AgentReply(message=item, translated=translated)
 
-    def resolve(self, ticket_id: int, agent: str) -> dict[str, Any]:
+    def resolve(self, ticket_id: int, agent: str) -> TicketView:
         """Resolve a ticket and tell the shopper in their language."""
         with self.db.write() as s:
             t = self.tickets.get(s, ticket_id)
@@ -623,25 +478,25 @@ class ChatService:
             language = conv.language if conv else t.language
             self._add(s, t.conversation_id, "system", notice("resolved", language, self.translator),
                       language, action="resolved")
-            return ticket_dict(t)
+            return ticket_view(t)
 
-    def claim(self, ticket_id: int, agent: str) -> dict[str, Any]:
+    def claim(self, ticket_id: int, agent: str) -> TicketView:
         """Claim a ticket for ``agent``."""
         with self.db.write() as s:
-            return ticket_dict(self.tickets.claim(s, ticket_id, agent))
+            return ticket_view(self.tickets.claim(s, ticket_id, agent))
 
-    def release(self, ticket_id: int, agent: str) -> dict[str, Any]:
+    def release(self, ticket_id: int, agent: str) -> TicketView:
         """Put a ticket ``agent`` holds back in the queue."""
         with self.db.write() as s:
-            return ticket_dict(self.tickets.release(s, ticket_id, agent))
+            return ticket_view(self.tickets.release(s, ticket_id, agent))
 
     def list_tickets(
         self, state: str | None, language: str | None, priority: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[TicketView]:
         """List tickets for the agent console."""
         now = utcnow()
         with self.db.read() as s:
-            return [ticket_dict(t, now) for t in
+            return [ticket_view(t, now) for t in
                     self.tickets.list(s, state, language, priority, limit)]
 
     # ---- helpers ----
@@ -684,74 +539,3 @@ class ChatService:
             .order_by(Feedback.id.desc()).limit(1)
         ).first()
         return last is False
-
-
-def _suggestion(x: Suggestion) -> dict[str, Any]:
-    return {"faq_id": x.faq_id, "question": x.question, "confidence": x.confidence}
-
-
-
-# ---- what the lead sees ----
-def _window_start(days: int) -> datetime:
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=days - 1)
-
-
-def stats(db: Database, days: int) -> dict[str, Any]:
-    """Count questions, answers, clarifications and handoffs per language and per day."""
-    since = _window_start(days)
-    kinds = {"answer": "answered", "clarify": "clarified", "handoff": "handed_off"}
-
-    def blank() -> dict[str, int]:
-        return {"questions": 0, "answered": 0, "clarified": 0, "handed_off": 0}
-
-    totals = blank()
-    per_language: dict[str, dict[str, int]] = {}
-    per_day = {(since + timedelta(days=i)).date().isoformat(): blank() for i in range(days)}
-    with db.read() as s:
-        day = func.date(QuestionLog.created_at)
-        rows = s.execute(
-            select(day, QuestionLog.language, QuestionLog.action, func.count())
-            .where(QuestionLog.created_at >= since)
-            .group_by(day, QuestionLog.language, QuestionLog.action)
-        ).all()
-        feedback = {bool(helpful): int(n) for helpful, n in s.execute(
-            select(Feedback.helpful, func.count()).where(Feedback.created_at >= since)
-            .group_by(Feedback.helpful)
-        )}
-        tickets = s.scalar(select(func.count()).select_from(Ticket)
-                           .where(Ticket.created_at >= since)) or 0
-    for date, language, action, count in rows:
-        key = str(date)[:10]
-        buckets = [totals, per_language.setdefault(language, blank()),
-                   per_day.setdefault(key, blank())]
-        for bucket in buckets:
-            bucket["questions"] += count
-            if action in kinds:
-                bucket[kinds[action]] += count
-    return {
-        "days": days,
-        "since": since,
-        "totals": {**totals, "tickets": int(tickets),
-                   "feedback_helpful": int(feedback.get(True, 0)),
-                   "feedback_not_helpful": int(feedback.get(False, 0))},
-        "per_language": dict(sorted(per_language.items())),
-        "per_day": [{"date": d, **v} for d, v in sorted(per_day.items())],
-    }
-
-
-def unanswered(db: Database, days: int, limit: int) -> list[dict[str, Any]]:
-    """List recent questions the bot did not answer outright (clarified or handed off)."""
-    since = _window_start(days)
-    with db.read() as s:
-        rows = s.scalars(
-            select(QuestionLog)
-            .where(QuestionLog.created_at >= since, QuestionLog.action.in_(("clarify", "handoff")))
-            .order_by(QuestionLog.id.desc()).limit(limit)
-        ).all()
-        return [
-            {"id": q.id, "text": q.text, "language": q.language, "action": q.action,
-             "reason": q.reason, "faq_id": q.faq_id, "score": q.score,
-             "created_at": q.created_at}
-            for q in rows
-        ]

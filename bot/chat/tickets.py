@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,9 @@ import yaml
 from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
+from bot.chat.views import TicketView
 from bot.errors import ConfigError, ConflictError, NotFoundError
+from bot.matching.bot import Guess
 from bot.store.models import Ticket, utcnow
 
 STATES = ("open", "claimed", "resolved")
@@ -222,23 +224,28 @@ class Triage:
         return "normal", None
 
 
-def ticket_dict(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
-    """Return a ticket as the agent API lists it."""
+def ticket_view(ticket: Ticket, now: datetime | None = None) -> TicketView:
+    """Return a ticket as the agent console lists it."""
     now = now or utcnow()
     end = ticket.resolved_at if ticket.state == "resolved" and ticket.resolved_at else now
-    return {
-        "id": ticket.id,
-        "state": ticket.state,
-        "priority": ticket.priority,
-        "language": ticket.language,
-        "reason": ticket.reason,
-        "created_at": ticket.created_at,
-        "due_at": ticket.due_at,
-        "sla_breached": ticket.state != "resolved" and now > ticket.due_at,
-        "waiting_seconds": max(0, int((end - ticket.queued_at).total_seconds())),
-        "claimed_by": ticket.claimed_by,
-        "preview": ticket.preview,
-    }
+    return TicketView(
+        id=ticket.id,
+        state=ticket.state,
+        priority=ticket.priority,
+        language=ticket.language,
+        reason=ticket.reason,
+        created_at=ticket.created_at,
+        due_at=ticket.due_at,
+        sla_breached=ticket.state != "resolved" and now > ticket.due_at,
+        waiting_seconds=max(0, int((end - ticket.queued_at).total_seconds())),
+        claimed_by=ticket.claimed_by,
+        preview=ticket.preview,
+    )
+
+
+def ticket_guesses(ticket: Ticket) -> list[Guess]:
+    """Return the bot's guesses stored on a ticket."""
+    return [Guess(str(g["faq_id"]), float(g["score"])) for g in ticket.guesses or []]
 
 
 class TicketStore:
@@ -270,7 +277,7 @@ class TicketStore:
         conversation_id: str,
         language: str,
         reason: str,
-        guesses: list[dict[str, Any]],
+        guesses: Sequence[Guess],
         preview: str,
         text: str,
     ) -> Ticket:
@@ -281,7 +288,8 @@ class TicketStore:
         now = self.clock()
         ticket = Ticket(
             conversation_id=conversation_id, state="open", priority=priority, language=language,
-            reason=reason, guesses=guesses, preview=preview[:300], created_at=now,
+            reason=reason, guesses=[{"faq_id": g.faq_id, "score": g.score} for g in guesses],
+            preview=preview[:300], created_at=now,
             queued_at=now, due_at=self.due(priority, now), reopened=0,
         )
         s.add(ticket)

@@ -13,10 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from typing import Any, TextIO
 
-from bot.insights.clusters import MAX_DAYS, Insights, period_report
-from bot.settings import Settings, load_settings
+from bot.cli.settings import settings_from_args
+from bot.insights.clusters import Insights
+from bot.insights.report import PeriodReport, period_report
+from bot.insights.views import ClusterReport
+from bot.insights.window import MAX_DAYS
+from bot.matching.bot import FaqBot
+from bot.settings import Settings
 from bot.store.db import Database
 
 
@@ -51,40 +57,40 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
-def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
+def print_report(report: PeriodReport, out: TextIO | None = None) -> None:
     """Write the period report as a table, one row per language and a total."""
     out = out or sys.stdout
     head = ["language", "questions", "answered", "clarified", "handed_off", "helpful",
             "tickets", "first_resp_p50", "first_resp_p90", "resolve_p50", "resolve_p90",
             "sla_breaches"]
     rows = [head]
-    blocks = [*report["per_language"].items(), ("all", report["totals"])]
+    blocks = [*report.per_language.items(), ("all", report.totals)]
     for name, b in blocks:
         rows.append([
-            name, str(b["questions"]), str(b["answered"]), str(b["clarified"]),
-            str(b["handed_off"]), _share(b["helpful_share"]), str(b["tickets"]),
-            _duration(b["first_response_median_s"]), _duration(b["first_response_p90_s"]),
-            _duration(b["resolution_median_s"]), _duration(b["resolution_p90_s"]),
-            str(b["sla_breaches"]),
+            name, str(b.questions), str(b.answered), str(b.clarified),
+            str(b.handed_off), _share(b.helpful_share), str(b.tickets),
+            _duration(b.first_response_median_s), _duration(b.first_response_p90_s),
+            _duration(b.resolution_median_s), _duration(b.resolution_p90_s),
+            str(b.sla_breaches),
         ])
-    out.write(f"last {report['days']} days since {report['since']:%Y-%m-%d}\n")
+    out.write(f"last {report.days} days since {report.since:%Y-%m-%d}\n")
     _table(rows, out)
 
 
-def print_clusters(data: dict[str, Any], out: TextIO | None = None) -> None:
+def print_clusters(data: ClusterReport, out: TextIO | None = None) -> None:
     """Write clusters as a table: key, size, languages, nearest entry, an example."""
     out = out or sys.stdout
-    out.write(f"{data['total_questions']} unanswered questions in {data['total_clusters']} "
-              f"clusters (last {data['days']} days)\n")
-    if data["pending"]:
-        out.write(f"{data['pending']} questions not grouped yet\n")
+    out.write(f"{data.total_questions} unanswered questions in {data.total_clusters} "
+              f"clusters (last {data.days} days)\n")
+    if data.pending:
+        out.write(f"{data.pending} questions not grouped yet\n")
     rows = [["cluster", "count", "languages", "nearest", "score", "example"]]
-    for c in data["clusters"]:
-        near = c["nearest"]
-        example = c["examples"][0]["text"] if c["examples"] else "(text removed by retention)"
+    for c in data.clusters:
+        near = c.nearest
+        example = c.examples[0].text if c.examples else "(text removed by retention)"
         rows.append([
-            c["key"], str(c["count"]), ",".join(c["languages"]),
-            near["faq_id"] if near else "-", f"{near['score']:.2f}" if near else "-",
+            c.key, str(c.count), ",".join(c.languages),
+            near.faq_id if near else "-", f"{near.score:.2f}" if near else "-",
             example[:60],
         ])
     _table(rows, out)
@@ -98,13 +104,13 @@ def _database(settings: Settings) -> Database:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the period report."""
-    db = _database(load_settings())
+    db = _database(settings_from_args(args))
     try:
         report = period_report(db, args.days)
     finally:
         db.dispose()
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, default=str, indent=2))
+        print(json.dumps(asdict(report), ensure_ascii=False, default=str, indent=2))
     else:
         print_report(report)
     return 0
@@ -112,9 +118,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_unanswered(args: argparse.Namespace) -> int:
     """Group new unanswered questions, then print the clusters."""
-    from bot.cli import settings_from_args
-    from bot.matching.bot import FaqBot
-
     settings = settings_from_args(args)
     db = _database(settings)
     try:
@@ -126,7 +129,7 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+        print(json.dumps(asdict(data), ensure_ascii=False, default=str, indent=2))
     else:
         print_clusters(data)
     return 0

@@ -20,255 +20,28 @@ overwriting the lead's work.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import io
 import logging
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarstring import (
-    DoubleQuotedScalarString,
-    FoldedScalarString,
-    LiteralScalarString,
-    SingleQuotedScalarString,
-)
 
 from bot.errors import ConflictError, FaqError, InputError, NotFoundError, Problem
 
-# _cross_checks: the same duplicate id/phrasing checks load_faq runs, on the would-be files.
-from bot.faq.load import Entry, _cross_checks, faq_files, normalise_phrasing, parse_file
-from bot.matching.language import ISO_639_1
+# cross_checks: the same duplicate id/phrasing checks load_faq runs, on the would-be files.
+from bot.faq import roundtrip as rt
+from bot.faq.load import Entry, cross_checks, faq_files, normalise_phrasing, parse_file
+from bot.settings import ISO_639_1
 
 logger = logging.getLogger(__name__)
 
 _LOCK = threading.RLock()
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STEM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-# Indentation styles tried, in order, until one reproduces the entry byte for byte:
-# (mapping indent, sequence indent, dash offset).
-_STYLES = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 4, 0), (3, 5, 2))
-# Folded answers are wrapped so lines stay within this many columns, like the shipped files.
-_WRAP_COLUMNS = 100
-# Answers shorter than this stay on one line even when their siblings use a block style.
-_BLOCK_MIN_CHARS = 60
-
-
-@dataclasses.dataclass(frozen=True)
-class _Style:
-    mapping: int
-    sequence: int
-    offset: int
-
-
-@dataclasses.dataclass(frozen=True)
-class _Span:
-    """Lines [start, end) hold one entry; trailing comments and blank lines are not in it."""
-
-    start: int
-    end: int
-    dash_col: int
-
-
-def _yaml(style: _Style) -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096  # never re-wrap a line the lead wrote
-    y.indent(mapping=style.mapping, sequence=style.sequence, offset=style.offset)
-    return y
-
-
-def _dump(y: YAML, data: Any) -> str:
-    buf = io.StringIO()
-    y.dump(data, buf)
-    return buf.getvalue()
-
-
-def _load(y: YAML, text: str, display: str, first_line: int = 0) -> Any:
-    """Load round-trip YAML, turning syntax errors into path:line problems."""
-    try:
-        return y.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + (mark.line + 1 if mark else 1)
-        problem = Problem(display, line, f"YAML syntax error: {exc.problem or exc}")
-        raise FaqError([problem]) from None
-    except YAMLError as exc:
-        raise FaqError([Problem(display, first_line + 1, f"YAML cannot be read: {exc}")]) from None
-
-
-def _is_trailer(line: str, key_col: int) -> bool:
-    """Tell a blank line or a comment between entries from the content of an entry."""
-    stripped = line.strip()
-    if not stripped:
-        return True
-    # Block-scalar text sits deeper than its key, so a '#' at or left of the entry's keys
-    # can only be a comment.
-    return stripped.startswith("#") and len(line) - len(line.lstrip(" ")) <= key_col
-
-
-@dataclasses.dataclass(frozen=True)
-class _Outline:
-    """Where a file's entries are: ids and first-key positions, and where the list ends."""
-
-    items: list[tuple[str, int, int]]  # (id, line of the first key, its column)
-    has_entries: bool  # an 'entries' key exists
-    block: bool  # the list is a block sequence (not [] or null)
-    region_end: int  # the line after the list: the next top-level key or the end
-
-
-def _outline(text: str, display: str) -> _Outline:
-    """Locate the entries with PyYAML's C composer (the round-trip loader is 10x slower)."""
-    try:
-        root = yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise FaqError([Problem(display, line, f"YAML cannot be read: {exc}")]) from None
-    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    if not isinstance(root, yaml.MappingNode):
-        return _Outline([], False, False, lines)
-    for n, (knode, vnode) in enumerate(root.value):
-        if getattr(knode, "value", None) != "entries":
-            continue
-        end = root.value[n + 1][0].start_mark.line if n + 1 < len(root.value) else lines
-        if not isinstance(vnode, yaml.SequenceNode) or vnode.flow_style:
-            return _Outline([], True, False, end)
-        items = []
-        for item in vnode.value:
-            entry_id = ""
-            if isinstance(item, yaml.MappingNode):
-                for k, v in item.value:
-                    if getattr(k, "value", None) == "id" and isinstance(v, yaml.ScalarNode):
-                        entry_id = str(v.value)
-            items.append((entry_id, item.start_mark.line, item.start_mark.column))
-        return _Outline(items, True, True, end)
-    return _Outline([], False, False, lines)
-
-
-def _spans(lines: list[str], outline: _Outline) -> list[_Span]:
-    """Return where each entry of the ``entries`` list starts and ends."""
-    starts: list[tuple[int, int, int]] = []
-    for _id, first_line, key_col in outline.items:
-        line = first_line
-        # The first key is on the dash's line or, rarely, below it.
-        while line > 0 and not lines[line].lstrip().startswith("-"):
-            line -= 1
-        dash_col = len(lines[line]) - len(lines[line].lstrip(" "))
-        starts.append((line, dash_col, key_col))
-    spans = []
-    for i, (start, dash_col, key_col) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else outline.region_end
-        while end > start + 1 and _is_trailer(lines[end - 1], key_col):
-            end -= 1
-        spans.append(_Span(start, end, dash_col))
-    return spans
-
-
-def _dedent(lines: Sequence[str], col: int) -> str:
-    out = []
-    for line in lines:
-        # A blank line shorter than the indent (inside a block scalar) stays a blank line.
-        body = line.rstrip("\r\n")
-        fits = not line[:col].strip() and len(body) >= col
-        out.append(line[col:] if fits else line.lstrip(" "))
-    return "".join(out)
-
-
-def _indent(text: str, col: int) -> str:
-    """Shift dumped text so its first dash sits at ``col``."""
-    lines = text.splitlines(keepends=True)
-    first = lines[0]
-    shift = col - (len(first) - len(first.lstrip(" ")))
-    if shift >= 0:
-        pad = " " * shift
-        return "".join(pad + ln if ln.strip() else ln for ln in lines)
-    return "".join(ln[-shift:] if ln[:-shift].strip() == "" else ln for ln in lines)
-
-
-def _restore(original: Sequence[str], dumped: str) -> str:
-    """Put back the lead's own lines wherever the dump differs from them only in spacing.
-
-    ruamel normalises the gap before an end-of-line comment and the spacing inside flow
-    lists; lines that did not change keep exactly what the lead typed.
-    """
-    new = dumped.splitlines(keepends=True)
-    old = [ln if ln.endswith("\n") else ln + "\n" for ln in original]
-
-    def norm(line: str) -> str:
-        return " ".join(line.split())
-
-    matcher = difflib.SequenceMatcher(None, [norm(x) for x in old], [norm(x) for x in new],
-                                      autojunk=False)
-    out: list[str] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        out.extend(old[i1:i2] if tag == "equal" else new[j1:j2])
-    return "".join(out)
-
-
-def _pick_style(text: str) -> _Style:
-    """Find the indentation style that reproduces an entry exactly (default: the shipped one)."""
-    for m, s, o in _STYLES:
-        style = _Style(m, s, o)
-        y = _yaml(style)
-        try:
-            data = y.load(text)
-        except YAMLError:
-            break
-        if _indent(_dump(y, data), len(text) - len(text.lstrip(" "))) == text:
-            return style
-    return _Style(*_STYLES[0])
-
-
-def _scalar_kind(values: Iterable[Any]) -> type | None:
-    for v in values:
-        if isinstance(
-            v,
-            (DoubleQuotedScalarString, SingleQuotedScalarString, FoldedScalarString,
-             LiteralScalarString),
-        ):
-            return type(v)
-    return None
-
-
-def _styled(text: str, kind: type | None, indent: int) -> Any:
-    """Return ``text`` in the scalar style its siblings use, so new lines look like the rest."""
-    if kind in (DoubleQuotedScalarString, SingleQuotedScalarString):
-        return DoubleQuotedScalarString(text) if kind is DoubleQuotedScalarString else (
-            SingleQuotedScalarString(text)
-        )
-    if kind is None or len(text) < _BLOCK_MIN_CHARS or text != text.strip():
-        return text
-    if "\n" in text or kind is LiteralScalarString:
-        return LiteralScalarString(text)
-    folded = FoldedScalarString(text)
-    folded.fold_pos = _fold_positions(text, max(40, _WRAP_COLUMNS - indent))
-    return folded
-
-
-def _fold_positions(text: str, width: int) -> list[int]:
-    """Choose the spaces at which a folded scalar breaks its lines (greedy, like a lead would)."""
-    positions: list[int] = []
-    line_start = 0
-    last_ok = -1
-    for i, ch in enumerate(text):
-        if ch == " " and 0 < i < len(text) - 1 and text[i - 1] != " " and text[i + 1] != " ":
-            if i - line_start > width and last_ok > line_start:
-                positions.append(last_ok)
-                line_start = last_ok + 1
-            last_ok = i
-    if len(text) - line_start > width and last_ok > line_start:
-        positions.append(last_ok)
-    return positions
-
 
 def _find_entry_file(faq_dir: Path, entry_id: str, default_language: str) -> tuple[Path, Entry]:
     for path in faq_files(faq_dir):
@@ -307,8 +80,8 @@ def _validate(
         before_problems.extend(old.errors)
     new = parse_file(candidate, default_language, display=display)
     after_problems.extend(new.errors)
-    before_problems.extend(_cross_checks([*others, *before_entries]))
-    after_problems.extend(_cross_checks([*others, *new.entries]))
+    before_problems.extend(cross_checks([*others, *before_entries]))
+    after_problems.extend(cross_checks([*others, *new.entries]))
     known = {_norm_problem(p) for p in before_problems if p.severity == "error"}
     added = [p for p in after_problems if p.severity == "error" and _norm_problem(p) not in known]
     return added, new.entries
@@ -385,20 +158,21 @@ def _edit_entry(
     original = path.read_bytes()
     text = original.decode("utf-8")
     lines = text.splitlines(keepends=True)
-    outline = _outline(text, str(path))
-    spans = _spans(lines, outline)
+    outline = rt.outline(text, str(path))
+    spans = rt.entry_spans(lines, outline)
     index = next(i for i, item in enumerate(outline.items) if item[0] == entry_id)
     span = spans[index]
-    entry_text = _dedent(lines[span.start:span.end], span.dash_col)
+    entry_text = rt.dedent(lines[span.start:span.end], span.dash_col)
     if not entry_text.endswith("\n"):
         entry_text += "\n"
-    style = _pick_style(entry_text)
-    y = _yaml(style)
-    item = _load(y, entry_text, str(path), span.start)[0]
+    style = rt.pick_style(entry_text)
+    y = rt.round_trip_yaml(style)
+    item = rt.load(y, entry_text, str(path), span.start)[0]
     expected = mutate(item, old_entry, span.dash_col + 3 * style.mapping)
     if expected is None:
         return path  # nothing to change
-    new_entry_text = _restore(lines[span.start:span.end], _indent(_dump(y, [item]), span.dash_col))
+    new_entry_text = rt.restore(lines[span.start:span.end],
+                                rt.indent(rt.dump(y, [item]), span.dash_col))
     tail = "".join(lines[span.end:])
     if span.end == len(lines) and not text.endswith("\n"):
         new_entry_text = new_entry_text.rstrip("\n")
@@ -446,18 +220,18 @@ def add_phrasings(
         questions = item["questions"]
         existing = questions.get(lang)
         # New phrasings take the quoting of their own list, else of the other languages.
-        kind = _scalar_kind(existing if isinstance(existing, list) else [existing]) if (
+        kind = rt.scalar_kind(existing if isinstance(existing, list) else [existing]) if (
             existing is not None
-        ) else _scalar_kind(
+        ) else rt.scalar_kind(
             v for qs in questions.values() for v in (qs if isinstance(qs, list) else [qs])
         )
         if existing is None:
-            seq = CommentedSeq(_styled(t, kind, indent) for t in new)
+            seq = CommentedSeq(rt.styled(t, kind, indent) for t in new)
             questions[lang] = seq
         elif isinstance(existing, list):
-            existing.extend(_styled(t, kind, indent) for t in new)
+            existing.extend(rt.styled(t, kind, indent) for t in new)
         else:  # one phrasing written as a plain string: make it a list
-            questions[lang] = CommentedSeq([existing, *(_styled(t, kind, indent) for t in new)])
+            questions[lang] = CommentedSeq([existing, *(rt.styled(t, kind, indent) for t in new)])
         seq = questions[lang]
         if note and isinstance(seq, CommentedSeq) and not seq.fa.flow_style():
             for i in range(len(seq) - len(new), len(seq)):
@@ -474,6 +248,48 @@ def add_phrasings(
         logger.info("faq edit by %s: %d %s phrasing(s) added to %s in %s", author, len(added),
                     lang, entry_id, path.name)
     return path
+
+
+def add_phrasings_in_languages(
+    faq_dir: Path,
+    entry_id: str,
+    by_language: Mapping[str, Sequence[str]],
+    author: str,
+    default_language: str = "en",
+) -> Path:
+    """Add phrasings in several languages to an entry: all of them, or none.
+
+    :func:`add_phrasings` writes one language per call; if a later language is refused, the
+    file goes back to the bytes it had before the first call (unless someone changed it
+    since). Raises FaqError with the reasons of the refused language.
+    """
+    with _LOCK:
+        before = {p: p.read_bytes() for p in faq_files(faq_dir)}
+        written: tuple[Path, bytes] | None = None
+        try:
+            for lang, texts in by_language.items():
+                path = add_phrasings(faq_dir, entry_id, lang, texts, author,
+                                     default_language=default_language)
+                written = (path, path.read_bytes())
+        except Exception:
+            if written is not None:
+                path, ours = written
+                if path in before and path.read_bytes() == ours:
+                    _write_atomically(path, before[path])
+            raise
+    if written is None:
+        raise InputError("choose at least one question to add")
+    return written[0]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def set_answers(
@@ -507,9 +323,9 @@ def set_answers(
         if not clean:
             return None
         answer = item["answer"]
-        kind = _scalar_kind(answer.values())
+        kind = rt.scalar_kind(answer.values())
         for lang, text in clean.items():
-            answer[lang] = _styled(text, kind, indent)
+            answer[lang] = rt.styled(text, kind, indent)
         drafts = list(old.drafts)
         node = item.get("drafts")
         if draft:
@@ -553,12 +369,12 @@ def _build_entry(entry: Mapping[str, Any], kind_q: type | None, kind_a: type | N
             qs = CommentedMap()
             for lang, texts in value.items():
                 items = [texts] if isinstance(texts, str) else list(texts)
-                qs[lang] = CommentedSeq(_styled(str(t).strip(), kind_q, indent) for t in items)
+                qs[lang] = CommentedSeq(rt.styled(str(t).strip(), kind_q, indent) for t in items)
             out[key] = qs
         elif key == "answer" and isinstance(value, Mapping):
             ans = CommentedMap()
             for lang, text in value.items():
-                ans[lang] = _styled(str(text).strip(), kind_a, indent)
+                ans[lang] = rt.styled(str(text).strip(), kind_a, indent)
             out[key] = ans
         elif isinstance(value, (list, tuple)):
             seq = CommentedSeq(value)
@@ -587,34 +403,34 @@ def add_entry(
         original = path.read_bytes() if path.exists() else None
         text = original.decode("utf-8") if original is not None else ""
         lines = text.splitlines(keepends=True)
-        style = _Style(*_STYLES[0])
+        style = rt.Style(*rt.STYLES[0])
         dash_col = 2
         kind_q: type | None = None
         kind_a: type | None = None
-        outline = _outline(text, str(path))
+        outline = rt.outline(text, str(path))
         if outline.block and outline.items:
-            spans = _spans(lines, outline)
+            spans = rt.entry_spans(lines, outline)
             last = spans[-1]
             dash_col = last.dash_col
-            last_text = _dedent(lines[last.start:last.end], dash_col)
-            style = _pick_style(last_text)
-            sample = _load(_yaml(style), last_text, str(path), last.start)
+            last_text = rt.dedent(lines[last.start:last.end], dash_col)
+            style = rt.pick_style(last_text)
+            sample = rt.load(rt.round_trip_yaml(style), last_text, str(path), last.start)
             sample = sample[0] if isinstance(sample, list) and sample else None
             if isinstance(sample, Mapping) and isinstance(sample.get("questions"), Mapping):
-                kind_q = _scalar_kind(
+                kind_q = rt.scalar_kind(
                     v for qs in sample["questions"].values() if isinstance(qs, list) for v in qs
                 )
             if isinstance(sample, Mapping) and isinstance(sample.get("answer"), Mapping):
-                kind_a = _scalar_kind(sample["answer"].values())
+                kind_a = rt.scalar_kind(sample["answer"].values())
             # Separate the new entry as the lead separates theirs (a blank line, maybe
             # followed by a comment heading).
             above = last.start - 1
             while above > 0 and lines[above].lstrip().startswith("#"):
                 above -= 1
             blank = above >= 0 and not lines[above].strip()
-            y = _yaml(style)
+            y = rt.round_trip_yaml(style)
             node = _build_entry(entry, kind_q, kind_a, dash_col + 3 * style.mapping)
-            body = _indent(_dump(y, [node]), dash_col)
+            body = rt.indent(rt.dump(y, [node]), dash_col)
             head = text if text.endswith("\n") else text + "\n"
             new_text = head + ("\n" if blank else "") + body
         elif not outline.items and all(
@@ -622,9 +438,9 @@ def add_entry(
             for ln in lines
         ):
             # A new or empty file: write the list afresh below any comments it has.
-            y = _yaml(style)
+            y = rt.round_trip_yaml(style)
             node = _build_entry(entry, None, None, dash_col + 3 * style.mapping)
-            body = _indent(_dump(y, [node]), dash_col)
+            body = rt.indent(rt.dump(y, [node]), dash_col)
             keep = [ln for ln in lines if ln.lstrip().startswith("#") or not ln.strip()]
             new_text = "".join(keep) + "entries:\n" + body
         else:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from bot.errors import FaqError, Problem
-from bot.matching.language import ISO_639_1
+from bot.settings import ISO_639_1
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_QUESTION_CHARS = 1000
@@ -415,7 +415,7 @@ def disjoint_markets(a: Entry, b: Entry) -> bool:
     return bool(a.markets and b.markets and not set(a.markets) & set(b.markets))
 
 
-def _cross_checks(entries: Iterable[Entry]) -> list[Problem]:
+def cross_checks(entries: Iterable[Entry]) -> list[Problem]:
     """Find ids and phrasings that two entries share."""
     problems: list[Problem] = []
     seen_ids: dict[str, Entry] = {}
@@ -462,7 +462,7 @@ def load_faq(faq_dir: Path, default_language: str = "en") -> LoadResult:
         one = parse_file(path, default_language)
         result.entries.extend(one.entries)
         result.problems.extend(one.problems)
-    result.problems.extend(_cross_checks(result.entries))
+    result.problems.extend(cross_checks(result.entries))
     return result
 
 

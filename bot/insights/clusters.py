@@ -1,4 +1,4 @@
-"""What the bot could not answer, grouped by need across languages, and the lead's period report.
+"""What the bot could not answer, grouped by need across languages, and what the lead did.
 
 Clustering
     The candidates are logged questions that were clarified or handed off because the bot
@@ -17,9 +17,10 @@ Clustering
       (bot/store/models.py), so a page load only aggregates them in SQL.
 
     Embedding is the only slow step (about 5 ms a question for the default model on 2
-    cores). A background thread (:class:`ClusterWarmer`) assigns new questions every few
-    seconds in small batches (so shoppers' queries never wait long on the model's lock), and
-    a page load assigns at most a handful itself; the rest are reported as ``pending``.
+    cores). A background thread (ClusterWarmer, bot/runtime/clustering.py) assigns new
+    questions every few seconds in small batches (so shoppers' queries never wait long on
+    the model's lock), and a page load assigns at most a handful itself; the rest are
+    reported as ``pending``.
 
 Acting on a cluster
     Adding phrasings or an entry records a :class:`~bot.store.models.FaqChange` naming
@@ -35,7 +36,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVarTuple
 
@@ -45,41 +46,39 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.errors import ConfigError, InputError, NotFoundError
 from bot.faq.load import normalise_phrasing
+from bot.insights.views import (
+    Change,
+    Cluster,
+    ClusterReport,
+    Dismissal,
+    EntryRef,
+    Example,
+    Nearest,
+)
+from bot.insights.window import MAX_DAYS, as_datetime, utc, window_start
 from bot.matching.bot import FaqBot
 from bot.matching.embedder import Vectors
-from bot.runtime.jobs import PeriodicJob
+from bot.matching.index import Hit
 from bot.store.db import Database
 from bot.store.models import (
-    Conversation,
     DismissedCluster,
     FaqChange,
     Feedback,
     InsightAssignment,
     InsightCluster,
-    Message,
     QuestionLog,
-    Ticket,
     utcnow,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.60
-MAX_DAYS = 366
 # Handoffs that are not a gap in the FAQ: the shopper asked for a person (now or after a
 # not-helpful answer, which is itself counted), or the bot had no index.
 NOT_A_GAP = ("asked_for_person", "negative_feedback", "bot_unavailable")
 KINDS = ("clarify", "handoff", "not_helpful")
 _ASSIGN_LOCK_ID = 7_271_043
 Ts = TypeVarTuple("Ts")  # PostgreSQL advisory lock: one assigner at a time
-
-
-def window_start(days: int, now: datetime | None = None) -> datetime:
-    """Return the start of a ``days``-day window ending today (UTC), as the stats count it."""
-    if not 1 <= days <= MAX_DAYS:
-        raise InputError(f"days must be between 1 and {MAX_DAYS}, got {days}")
-    today = (now or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=days - 1)
 
 
 def cluster_key(cluster_id: int) -> str:
@@ -309,7 +308,7 @@ class Insights:
             s.execute(insert(InsightAssignment), [
                 {"question_id": q[0], "model": self.model, "similarity": round(sim, 4),
                  "cluster_id": ref if ref > 0 else new_ids[-ref - 1],
-                 "asked_at": _utc(q[2]), "language": q[3], "action": q[4]}
+                 "asked_at": utc(q[2]), "language": q[3], "action": q[4]}
                 for q, ref, sim in picks
             ])
         if new_ids:
@@ -344,7 +343,7 @@ class Insights:
         return not_helpful_question_ids().where(Feedback.created_at >= since)
 
     def clusters(self, days: int = 30, limit: int = 50, examples: int = 6,
-                 refresh_limit: int = 64, refresh_seconds: float = 0.25) -> dict[str, Any]:
+                 refresh_limit: int = 64, refresh_seconds: float = 0.25) -> ClusterReport:
         """Return the window's clusters, largest first, with examples and the nearest entry.
 
         New questions are grouped first for at most ``refresh_seconds`` (the background job
@@ -377,7 +376,7 @@ class Insights:
                 g["count"] += count
                 g["languages"][language] += count
                 g["kinds"][action] += count
-                last_at = _as_datetime(last)
+                last_at = as_datetime(last)
                 if g["last"] is None or (last_at is not None and last_at > g["last"]):
                     g["last"] = last_at
             for cid, _language, action, count in unhelpful:
@@ -389,35 +388,36 @@ class Insights:
             top = order[:limit]
             samples = self._examples(s, since, top, examples)
             leaders = self._sync_leaders(s)
-        out = []
-        for cid in top:
-            g = groups[cid]
-            out.append({
-                "key": cluster_key(cid),
-                "count": g["count"],
-                "languages": dict(sorted(g["languages"].items(), key=lambda x: (-x[1], x[0]))),
-                "kinds": {k: g["kinds"].get(k, 0) for k in KINDS},
-                "last_seen": g["last"],
-                "examples": samples.get(cid, []),
-                "nearest": self._nearest(leaders.vector(cid)),
-            })
-        return {
-            "days": days,
-            "since": since,
-            "model": self.model,
-            "threshold": self.threshold,
-            "total_clusters": len(groups),
-            "total_questions": sum(g["count"] for g in groups.values()),
-            "pending": pending,
-            "clusters": out,
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-        }
+        clusters = [
+            Cluster(
+                key=cluster_key(cid),
+                count=groups[cid]["count"],
+                languages=dict(sorted(groups[cid]["languages"].items(),
+                                      key=lambda x: (-x[1], x[0]))),
+                kinds={k: groups[cid]["kinds"].get(k, 0) for k in KINDS},
+                last_seen=groups[cid]["last"],
+                examples=samples.get(cid, []),
+                nearest=self._nearest(leaders.vector(cid)),
+            )
+            for cid in top
+        ]
+        return ClusterReport(
+            days=days,
+            since=since,
+            model=self.model,
+            threshold=self.threshold,
+            total_clusters=len(groups),
+            total_questions=sum(g["count"] for g in groups.values()),
+            pending=pending,
+            clusters=clusters,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
 
     def _examples(self, s: Session, since: datetime, top: list[int],
-                  per_cluster: int) -> dict[int, list[dict[str, Any]]]:
+                  per_cluster: int) -> dict[int, list[Example]]:
         """Return the latest distinct questions of each cluster (one indexed query each)."""
         a = InsightAssignment
-        out: dict[int, list[dict[str, Any]]] = {}
+        picked: dict[int, list[tuple[int, str, str, str, datetime | None]]] = {}
         for cid in top:
             rows = s.execute(self._scope(
                 select(a.question_id, QuestionLog.text, a.language, a.action, a.asked_at)
@@ -427,29 +427,29 @@ class Insights:
                 .limit(per_cluster * 4)
             ).all()
             seen: set[str] = set()
-            picked = []
+            items = picked[cid] = []
             for qid, body, language, action, asked in rows:
                 norm = normalise_phrasing(body or "")
                 if norm not in seen:
                     seen.add(norm)
-                    picked.append({"id": qid, "text": body, "language": language,
-                                   "kind": action, "created_at": _as_datetime(asked)})
-                if len(picked) >= per_cluster:
+                    items.append((qid, body or "", language, action, as_datetime(asked)))
+                if len(items) >= per_cluster:
                     break
-            out[cid] = picked
-        ids = [e["id"] for items in out.values() for e in items]
+        ids = [item[0] for items in picked.values() for item in items]
+        unhelpful: set[int] = set()
         if ids:
             unhelpful = set(s.scalars(
                 select(QuestionLog.id).where(QuestionLog.id.in_(ids),
                                              QuestionLog.id.in_(self._not_helpful(since)))
             ).all())
-            for items in out.values():
-                for e in items:
-                    if e["id"] in unhelpful:
-                        e["kind"] = "not_helpful"
-        return out
+        return {
+            cid: [Example(id=qid, text=body, language=language,
+                          kind="not_helpful" if qid in unhelpful else action, created_at=at)
+                  for qid, body, language, action, at in items]
+            for cid, items in picked.items()
+        }
 
-    def _nearest(self, vector: Vectors | None) -> dict[str, Any] | None:
+    def _nearest(self, vector: Vectors | None) -> Nearest | None:
         if vector is None or not self.bot.ready:
             return None
         hits = self.bot.index.search(vector, k=3)
@@ -457,18 +457,17 @@ class Insights:
             return None
         default = self.bot.settings.default_language
 
-        def one(h: Any) -> dict[str, Any]:
+        def ref(h: Hit) -> EntryRef:
             e = h.entry
-            return {"faq_id": e.id, "score": round(float(h.score), 3), "category": e.category,
-                    "file": Path(e.path).stem if e.path else None,
-                    "question": self.bot.question_in(e, default)}
+            return EntryRef(faq_id=e.id, score=round(float(h.score), 3), category=e.category,
+                            file=Path(e.path).stem if e.path else None,
+                            question=self.bot.question_in(e, default))
 
-        best = one(hits[0])
-        best["alternatives"] = [one(h) for h in hits[1:]]
-        return best
+        best = ref(hits[0])
+        return Nearest(**vars(best), alternatives=[ref(h) for h in hits[1:]])
 
     # ---- what the lead did ----
-    def dismiss(self, key: str, author: str, reason: str | None = None) -> dict[str, Any]:
+    def dismiss(self, key: str, author: str, reason: str | None = None) -> Dismissal:
         """Mark a cluster "not for the FAQ"; doing it twice is harmless."""
         cid = parse_cluster_key(key)
         with self.db.write() as s:
@@ -482,8 +481,8 @@ class Insights:
                                          created_at=utcnow())
                 s.add(found)
                 s.flush()
-            return {"key": key, "author": found.author, "reason": found.reason,
-                    "created_at": found.created_at}
+            return Dismissal(key=key, author=found.author, reason=found.reason,
+                             created_at=found.created_at)
 
     def check_cluster(self, key: str | None) -> int | None:
         """Return the id of a cluster key (None for none); NotFoundError if unknown."""
@@ -515,9 +514,23 @@ class Insights:
             out.append((qid, row[1], row[2]))
         return out
 
+    def questions_by_language(
+        self, ids: Iterable[int], texts: Iterable[str], lang: str | None = None
+    ) -> dict[str, list[str]]:
+        """Group chosen questions by language: logged ones (``ids``, language known) and free
+        texts (detected); ``lang`` puts them all in one language."""
+        by_lang: dict[str, list[str]] = {}
+        for _qid, body, language in self.questions(ids):
+            by_lang.setdefault(lang or language, []).append(body)
+        for body in texts:
+            body = body.strip()
+            if body:
+                by_lang.setdefault(lang or self.bot.detect(body).language, []).append(body)
+        return by_lang
+
     def record_change(self, author: str, action: str, file: str, entry_id: str,
                       cluster_id: int | None, summary: str,
-                      detail: dict[str, Any]) -> dict[str, Any]:
+                      detail: dict[str, Any]) -> Change:
         """Write one FAQ change into the history; return it."""
         with self.db.write() as s:
             change = FaqChange(author=author, action=action, file=file, entry_id=entry_id,
@@ -525,177 +538,26 @@ class Insights:
                                created_at=utcnow())
             s.add(change)
             s.flush()
-            return change_dict(change)
+            return change_view(change)
 
-    def history(self, limit: int = 100) -> list[dict[str, Any]]:
+    def history(self, limit: int = 100) -> list[Change]:
         """Return the latest FAQ changes, newest first."""
         with self.db.read() as s:
             rows = s.scalars(
                 select(FaqChange).order_by(FaqChange.id.desc()).limit(limit)
             ).all()
-            return [change_dict(c) for c in rows]
+            return [change_view(c) for c in rows]
 
 
-def change_dict(c: FaqChange) -> dict[str, Any]:
+def change_view(c: FaqChange) -> Change:
     """Return a history item as the API shows it."""
-    return {
-        "id": c.id, "created_at": c.created_at, "author": c.author, "action": c.action,
-        "file": c.file, "entry_id": c.entry_id,
-        "cluster": cluster_key(c.cluster_id) if c.cluster_id is not None else None,
-        "summary": c.summary, "detail": c.detail,
-    }
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return _aware(value)
-    return _aware(datetime.fromisoformat(str(value)))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return Change(
+        id=c.id, created_at=c.created_at, author=c.author, action=c.action, file=c.file,
+        entry_id=c.entry_id,
+        cluster=cluster_key(c.cluster_id) if c.cluster_id is not None else None,
+        summary=c.summary, detail=c.detail,
+    )
 
 
 def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
-
-
-class ClusterWarmer(PeriodicJob):
-    """Assign new unanswered questions to clusters in the background, a little at a time."""
-
-    thread_name = "faq-clusters"
-
-    def __init__(self, insights: Insights, interval_seconds: float = 10.0, batch: int = 8,
-                 pause_seconds: float = 0.05, lock_file: Path | None = None) -> None:
-        if interval_seconds <= 0 or batch < 1 or pause_seconds < 0:
-            raise ConfigError("ClusterWarmer needs interval > 0, batch >= 1, pause >= 0")
-        # lock_file: the worker processes of one server take turns instead of embedding
-        # the same new questions at the same time (~4 % of a loaded server's CPU).
-        super().__init__(interval_seconds, lock_file)
-        self.insights = insights
-        self.batch = batch
-        self.pause_seconds = pause_seconds
-
-    def run_once(self) -> int:
-        """Assign everything pending, a batch at a time; return how many were assigned."""
-        total = 0
-        while not self._stop.is_set() and self.insights.bot.ready:
-            # Small batches: the embedder is shared with shoppers' questions and holds a lock
-            # while it runs, so a big batch would stall their answers.
-            done = self.insights.refresh(limit=self.batch, batch=self.batch,
-                                         count_pending=False).assigned
-            total += done
-            if done < self.batch:
-                break
-            self._stop.wait(self.pause_seconds)
-        return total
-
-
-# ---- the period report ----
-def _blank() -> dict[str, Any]:
-    return {"questions": 0, "answered": 0, "clarified": 0, "handed_off": 0,
-            "helpful": 0, "not_helpful": 0, "tickets": 0, "sla_breaches": 0}
-
-
-def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    p50, p90 = np.percentile(np.asarray(values, dtype=np.float64), [50, 90])
-    return round(float(p50), 1), round(float(p90), 1)
-
-
-def period_report(db: Database, days: int, now: datetime | None = None) -> dict[str, Any]:
-    """Count questions, outcomes, feedback and tickets per language and per day.
-
-    Ticket times are in seconds: first agent response (the first agent message after the
-    ticket opened) and resolution (opened to resolved). A ticket breaches its SLA when
-    neither a response nor a resolution came before ``due_at``.
-    """
-    now = now or utcnow()
-    since = window_start(days, now)
-    kinds = {"answer": "answered", "clarify": "clarified", "handoff": "handed_off"}
-    dates = [(since + timedelta(days=i)).date().isoformat() for i in range(days)]
-    totals = _blank()
-    per_language: dict[str, dict[str, Any]] = defaultdict(_blank)
-    per_day: dict[str, dict[str, Any]] = {d: _blank() for d in dates}
-    per_day_lang: dict[str, dict[str, dict[str, Any]]] = defaultdict(
-        lambda: {d: _blank() for d in dates})
-
-    def add(day: str, language: str, field: str, n: int) -> None:
-        for bucket in (totals, per_language[language], per_day.setdefault(day, _blank()),
-                       per_day_lang[language].setdefault(day, _blank())):
-            bucket[field] += n
-
-    first_agent = (
-        select(func.min(Message.created_at))
-        .where(Message.conversation_id == Ticket.conversation_id, Message.role == "agent",
-               Message.created_at >= Ticket.created_at)
-        .correlate(Ticket).scalar_subquery()
-    )
-    with db.read() as s:
-        qday = func.date(QuestionLog.created_at)
-        for day, language, action, n in s.execute(
-            select(qday, QuestionLog.language, QuestionLog.action, func.count())
-            .where(QuestionLog.created_at >= since)
-            .group_by(qday, QuestionLog.language, QuestionLog.action)
-        ).all():
-            add(str(day)[:10], language, "questions", n)
-            if action in kinds:
-                add(str(day)[:10], language, kinds[action], n)
-        fday = func.date(Feedback.created_at)
-        for day, language, helpful, n in s.execute(
-            select(fday, Conversation.language, Feedback.helpful, func.count())
-            .join(Conversation, Conversation.id == Feedback.conversation_id)
-            .where(Feedback.created_at >= since)
-            .group_by(fday, Conversation.language, Feedback.helpful)
-        ).all():
-            add(str(day)[:10], language, "helpful" if helpful else "not_helpful", n)
-        tickets = s.execute(
-            select(Ticket.language, Ticket.created_at, Ticket.due_at, Ticket.state,
-                   Ticket.resolved_at, first_agent)
-            .where(Ticket.created_at >= since)
-        ).all()
-    times: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"first": [], "resolve": []})
-    for language, created_at, due_at, state, resolved_at, first_at in tickets:
-        created, due = _utc(created_at), _utc(due_at)
-        first, resolved = _as_datetime(first_at), _aware(resolved_at)
-        day = created.date().isoformat()
-        add(day, language, "tickets", 1)
-        for key in ("", language):
-            if first is not None:
-                times[key]["first"].append((first - created).total_seconds())
-            if state == "resolved" and resolved is not None:
-                times[key]["resolve"].append((resolved - created).total_seconds())
-        done = [t for t in (first, resolved if state == "resolved" else None) if t is not None]
-        met = min(done) if done else None
-        if (met is not None and met > due) or (met is None and now > due):
-            add(day, language, "sla_breaches", 1)
-
-    def finish(block: dict[str, Any], key: str) -> dict[str, Any]:
-        rated = block["helpful"] + block["not_helpful"]
-        block["helpful_share"] = round(block["helpful"] / rated, 3) if rated else None
-        fr = _percentiles(times[key]["first"]) if key in times else (None, None)
-        rs = _percentiles(times[key]["resolve"]) if key in times else (None, None)
-        block["first_response_median_s"], block["first_response_p90_s"] = fr
-        block["resolution_median_s"], block["resolution_p90_s"] = rs
-        return block
-
-    languages = sorted(per_language)
-    return {
-        "days": days,
-        "since": since,
-        "languages": languages,
-        "totals": finish(totals, ""),
-        "per_language": {lang: finish(per_language[lang], lang) for lang in languages},
-        "per_day": [{"date": d, **per_day[d]} for d in sorted(per_day)],
-        "per_day_by_language": {
-            lang: [{"date": d, **per_day_lang[lang][d]} for d in sorted(per_day_lang[lang])]
-            for lang in languages
-        },
-    }

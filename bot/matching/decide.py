@@ -6,24 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.matching.index import Hit
+from bot.settings import Thresholds
 
 Action = Literal["answer", "clarify", "handoff"]
 _EPSILON = 1e-9
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Cut-offs on the best entry's score (cosine) and its lead over the runner-up."""
-
-    answer: float
-    clarify: float
-    margin: float
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.clarify <= self.answer <= 1.0:
-            raise ValueError(f"need 0 <= clarify <= answer <= 1, got {self.clarify}, {self.answer}")
-        if not 0.0 <= self.margin < 1.0:
-            raise ValueError(f"margin must be in [0, 1), got {self.margin}")
 
 
 @dataclass(frozen=True)

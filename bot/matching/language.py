@@ -23,15 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from langdetect import DetectorFactory, LangDetectException
 
-ISO_639_1 = frozenset(
-    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
-    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht "
-    "hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky "
-    "la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny "
-    "oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss "
-    "st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo "
-    "za zh zu".split()
-)
+from bot.errors import InputError
 
 # Letters that, among the languages shops usually support, belong to one language only.
 _UNIQUE_LETTERS = {
@@ -397,6 +389,21 @@ def _langdetect(text: str, supported: Sequence[str]) -> list[tuple[str, float]]:
     return out
 
 
+def language_code(tag: str) -> str:
+    """Return the language code of a language tag: "de-AT" and "de_AT" -> "de"."""
+    return tag.strip().split("-")[0].split("_")[0].lower()
+
+
+def supported_language(tag: str, supported: Sequence[str]) -> str:
+    """Return the code of an explicitly chosen language; InputError when it is not supported."""
+    code = language_code(tag)
+    if code not in supported:
+        raise InputError(
+            f"language {tag!r} is not supported; use one of: {', '.join(supported)}"
+        )
+    return code
+
+
 def detect_language(
     text: str,
     supported: Sequence[str],
@@ -451,7 +458,7 @@ def detect_language(
             weak = found[0]
     for hint in hints:
         if hint:
-            code = hint.split("-")[0].split("_")[0].lower()
+            code = language_code(hint)
             if code in supported:
                 return Detection(code, False, "hint")
     if weak is not None:

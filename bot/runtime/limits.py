@@ -19,20 +19,10 @@ from collections import deque
 from pathlib import Path
 from typing import Protocol
 
-from bot.errors import ConfigError, InputError
+from bot.errors import ConfigError, RateLimited
 from bot.store.db import WriterLock
 
 log = logging.getLogger(__name__)
-
-
-class RateLimited(InputError):
-    """Too many requests from one client or conversation -> 429."""
-
-    http_status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Limit(Protocol):

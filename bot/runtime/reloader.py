@@ -12,7 +12,8 @@ import logging
 import threading
 
 from bot.faq.load import fingerprint
-from bot.matching.bot import FaqBot, ReloadStatus
+from bot.matching.bot import FaqBot
+from bot.matching.lanes import ReloadStatus
 from bot.runtime.jobs import PeriodicJob
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ its replacement instead of being refused. Outside Linux (no spreading SO_REUSEPO
 workers share one socket as uvicorn does.
 
 The workers also count rate limits together, in a SQLite file made for this server
-(FAQBOT_RATE_LIMIT_FILE, bot/ratelimit.py): a shopper's connections are spread over the
+(FAQBOT_RATE_LIMIT_FILE, bot/runtime/limits.py): a shopper's connections are spread over the
 workers, and counting apart would allow N times the limit. For the same reason their
-Prometheus counters are summed (PROMETHEUS_MULTIPROC_DIR, bot/metrics.py).
+Prometheus counters are summed (PROMETHEUS_MULTIPROC_DIR, bot/web/metrics.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from uvicorn.config import STARTUP_FAILURE, Config
@@ -178,8 +179,16 @@ class BalancedMultiprocess(Multiprocess):
 
 
 def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
-          access_log: bool = False) -> None:
-    """Run `app` (an import string of an app factory) in `workers` processes on host:port."""
+          access_log: bool = False, environment: Mapping[str, str] | None = None) -> None:
+    """Run ``app`` (an import string of an app factory) in ``workers`` processes on host:port.
+
+    The workers are fresh interpreters that build the app from the environment, as
+    ``uvicorn server:app`` does: ``environment`` (the command line's overrides) and what they
+    share on this machine (below) are set for the supervisor's run and removed after it.
+    multiprocessing's spawn gives each worker the supervisor's environment, and
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is first imported, which in a
+    worker can be before any code of ours runs; so the environment is the one channel.
+    """
     config = Config(app, factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=access_log)
     try:
@@ -192,35 +201,40 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
                 host, bound, workers,
                 "a socket each" if len(sockets) == workers else "one shared socket")
     # What the workers share on this machine, for this server's lifetime: the rate-limit
-    # counts and the Prometheus counters (bot/metrics.py). The spawned workers read both
-    # from the environment.
+    # counts (bot/runtime/limits.py) and the Prometheus counters (bot/web/metrics.py).
     shared_dir = Path(tempfile.mkdtemp(prefix="faqbot-workers-"))
+    (shared_dir / "metrics").mkdir()
     shared = {
         "FAQBOT_RATE_LIMIT_FILE": str(shared_dir / "ratelimit.sqlite"),
         "PROMETHEUS_MULTIPROC_DIR": str(shared_dir / "metrics"),
     }
-    (shared_dir / "metrics").mkdir()
-    added = [name for name in shared if not os.environ.get(name)]
-    for name in added:
-        os.environ[name] = shared[name]
+    wanted = {**{k: v for k, v in shared.items() if not os.environ.get(k)}, **(environment or {})}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     supervisor = BalancedMultiprocess(config, sockets)
     try:
         supervisor.run()
     finally:
         for sock in sockets:
             sock.close()
-        for name in added:
-            del os.environ[name]
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(shared_dir, ignore_errors=True)
     if supervisor.failed:
         sys.exit(STARTUP_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m bot.runtime.workers HOST PORT WORKERS [LOG_LEVEL]`: what the bench starts."""
+    """`python -m bot.runtime.workers APP HOST PORT WORKERS [LOG_LEVEL]`: what the bench runs.
+
+    APP is the import string of an app factory (bot.web.app:create_app).
+    """
     args = sys.argv[1:] if argv is None else argv
-    serve("bot.web.app:create_app", args[0], int(args[1]), int(args[2]),
-          log_level=args[3] if len(args) > 3 else "info", access_log=False)
+    serve(args[0], args[1], int(args[2]), int(args[3]),
+          log_level=args[4] if len(args) > 4 else "info", access_log=False)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -43,13 +43,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.chat.service import ChatService
+from bot.matching.bot import FaqBot
+from bot.store.db import Database
 from bot.store.models import Ticket
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from bot.matching.bot import FaqBot, ReloadStatus
-    from bot.web.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +103,11 @@ class Metrics:
         """Count one reload."""
         self.reloads.labels(outcome="success" if ok else "failure").inc()
 
+    def follow(self, bot: FaqBot, chat: ChatService) -> None:
+        """Count every reload of ``bot`` and every reply of ``chat`` (their events)."""
+        bot.reloaded.subscribe(lambda status: self.observe_reload(status.ok))
+        chat.replied.subscribe(lambda result: self.observe_reply(result.action, result.language))
+
     def render(self) -> bytes:
         """Return every metric in the Prometheus text format."""
         if not self.shared_dir:
@@ -123,8 +125,9 @@ class Metrics:
 class StateCollector(Collector):
     """Gauges read when Prometheus scrapes: tickets by state and the live index."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, db: Database, bot: FaqBot) -> None:
+        self.db = db
+        self.bot = bot
 
     def describe(self) -> Iterable[Metric]:
         return []  # read at scrape time only: the database may not exist at registration
@@ -133,7 +136,7 @@ class StateCollector(Collector):
         tickets = GaugeMetricFamily("faqbot_tickets", "Handoff tickets by state.",
                                     labels=["state"])
         try:
-            with self.services.db.read() as s:
+            with self.db.read() as s:
                 counts = dict(s.execute(
                     select(Ticket.state, func.count()).group_by(Ticket.state)
                 ).all())
@@ -143,7 +146,7 @@ class StateCollector(Collector):
             for state in sorted(set(TICKET_STATES) | set(counts)):
                 tickets.add_metric([state], float(counts.get(state, 0)))
             yield tickets
-        bot = self.services.bot
+        bot = self.bot
         phrasings = GaugeMetricFamily("faqbot_index_phrasings",
                                       "Phrasings (vectors) in the live index.")
         entries = GaugeMetricFamily("faqbot_index_entries", "FAQ entries in the live index.")
@@ -212,56 +215,3 @@ def route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
-
-
-def _watch_reloads(bot: FaqBot, listener: Callable[[ReloadStatus], None]) -> None:
-    """Call ``listener`` after every ``bot.reload()`` (one wrapper however many apps)."""
-    listeners: list[Callable[[ReloadStatus], None]] | None = getattr(
-        bot, "_reload_listeners", None
-    )
-    if listeners is None:
-        listeners = []
-        original = bot.reload
-        registered = listeners
-
-        def reload(progress: bool = False) -> ReloadStatus:
-            status = original(progress)
-            for each in list(registered):
-                try:
-                    each(status)
-                except Exception:  # metrics must never break a reload
-                    log.exception("reload listener failed")
-            return status
-
-        # The reloader and the lead's reload call bot.reload(): wrapping the bound method on
-        # this instance counts both without touching the pipeline's code.
-        setattr(bot, "reload", reload)  # noqa: B010
-        setattr(bot, "_reload_listeners", listeners)  # noqa: B010
-    listeners.append(listener)
-
-
-def _watch_replies(services: Services, metrics: Metrics) -> None:
-    chat_service = services.chat
-    original = chat_service.chat
-
-    def chat(request: Any) -> Any:
-        result = original(request)
-        metrics.observe_reply(str(result.action), str(result.language))
-        return result
-
-    setattr(chat_service, "chat", chat)  # noqa: B010
-
-
-def install_metrics(app: FastAPI) -> Metrics:
-    """Add the middleware and the hooks that feed the app's metrics; return them."""
-    existing: Metrics | None = getattr(app.state, "metrics", None)
-    if existing is not None:
-        return existing
-    metrics = Metrics()
-    services: Services = app.state.services
-    metrics.add_state(StateCollector(services))
-    _watch_reloads(services.bot, lambda status: metrics.observe_reload(status.ok))
-    _watch_replies(services, metrics)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.state.metrics = metrics
-    return metrics

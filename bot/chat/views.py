@@ -1,0 +1,124 @@
+"""What the chat service takes and returns: typed values, turned into JSON only at the web edge.
+
+The web layer maps each of these onto its pydantic body of the same fields
+(bot/web/schemas.py, ``model_validate(..., from_attributes=True)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.matching.bot import Guess, Suggestion
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One message from the widget."""
+
+    session_id: str | None
+    message: str
+    language: str | None = None  # an explicit switch: forces the language
+    locale: str | None = None  # the browser's locale: a hint only
+    market: str | None = None
+    suggestion_id: str | None = None  # a suggestion chip the shopper clicked
+    human: bool = False  # the "talk to a person" button
+
+
+@dataclass
+class ChatResult:
+    """What the widget shows for one message (the /api/chat response)."""
+
+    session_id: str
+    message_id: int
+    action: str  # answer | clarify | handoff | queued
+    language: str
+    faq_id: str | None = None
+    confidence: float = 0.0
+    answer: str | None = None
+    answer_language: str | None = None
+    machine_translated: bool = False
+    suggestions: list[Suggestion] = field(default_factory=list)
+    ticket_id: int | None = None
+    notice: str | None = None
+    cursor: int = 0
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One message as the shopper's side sees it."""
+
+    id: int
+    role: str  # shopper | bot | agent | system
+    text: str
+    language: str | None
+    created_at: datetime
+    action: str | None
+    faq_id: str | None
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation's messages after a cursor, with its state (poll with ``cursor``)."""
+
+    session_id: str
+    state: str  # bot | handoff | resolved
+    ticket_id: int | None
+    language: str
+    messages: list[MessageView]
+    cursor: int
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """The answer to helpful / not helpful: "not helpful" may offer a person."""
+
+    ok: bool
+    offer_handoff: bool
+    notice: str | None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the agent console lists it."""
+
+    id: int
+    state: str  # open | claimed | resolved
+    priority: str  # urgent | normal
+    language: str
+    reason: str
+    created_at: datetime
+    due_at: datetime
+    sla_breached: bool
+    waiting_seconds: int
+    claimed_by: str | None
+    preview: str
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of a ticket's conversation, also in the agent's language where it differs."""
+
+    id: int
+    role: str
+    text: str
+    language: str | None
+    text_for_agent: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketDetail(TicketView):
+    """A ticket with its conversation and the bot's best guesses."""
+
+    session_id: str = ""
+    guesses: list[Guess] = field(default_factory=list)
+    transcript: list[TranscriptLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's reply as stored in the conversation, and whether it was translated."""
+
+    message: MessageView
+    translated: bool

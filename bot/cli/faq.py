@@ -1,0 +1,135 @@
+"""`faqbot validate`, `faqbot build` and `faqbot ask`: the FAQ and the bot from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from bot.cli.settings import settings_from_args
+from bot.errors import InputError, Problem
+from bot.faq.load import load_faq, load_valid_faq
+from bot.matching.bot import FaqBot
+from bot.matching.embedder import make_embedder
+from bot.matching.language import supported_language
+from bot.matching.similarity import near_duplicates
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print path:line: message for every problem; exit 1 on errors."""
+    s = settings_from_args(args)
+    result = load_faq(s.faq_dir, s.default_language)
+    problems: list[Problem] = list(result.problems)
+    if not result.errors and result.entries and not args.no_similarity:
+        problems += near_duplicates(
+            result.entries, make_embedder(s.model), s.index_dir, s.near_duplicate_threshold
+        )
+    for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
+        print(p)
+    if args.drafts:
+        for e in result.entries:
+            for lang in e.drafts:
+                print(f"{e.path}:{e.line}: note: answer ({lang}) of '{e.id}' is an unreviewed "
+                      "machine draft")
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        print(f"{errors} error(s) in {s.faq_dir}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(result.entries)} entries in {s.faq_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build or refresh the index of every model lane; report what was embedded."""
+    s = settings_from_args(args)
+    entries = load_valid_faq(s.faq_dir, s.default_language)  # errors: path:line, exit 1
+    bot = FaqBot(s)
+    status = bot.reload(progress=True)
+    if not status.ok:
+        print(f"error: {status.error}", file=sys.stderr)
+        return 1
+    for lane, report in zip(bot.lanes, status.lanes, strict=True):
+        index = lane.index
+        if lane.bridged:
+            print(f"no index for {lane.embedder.name}: its questions are mapped into the "
+                  "main index (bot/matching/bridge.py)")
+        elif index is not None:
+            print(f"index {index.version} ({index.model}): {len(entries)} entries, "
+                  f"{index.size} phrasings -> {lane.index_dir}; {report.embedded} embedded in "
+                  f"{report.seconds:.2f}s, live after {report.live_after:.2f}s")
+    print(f"embedded {status.embedded}, reused {status.reused} in {status.seconds:.2f}s")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer QUESTION, or one question per line of standard input."""
+    s = settings_from_args(args)
+    bot = FaqBot(s)
+    status = bot.reload(progress=True)
+    if not bot.ready:
+        print(f"error: {status.error}", file=sys.stderr)
+        return 1
+    if not status.ok:
+        print(f"warning: answering from the last good index: {status.error}", file=sys.stderr)
+    if args.lang:
+        try:
+            supported_language(args.lang, s.supported_languages)
+        except InputError:
+            print(f"error: --lang {args.lang} is not one of {', '.join(s.supported_languages)}",
+                  file=sys.stderr)
+            return 2
+    from_stdin = args.question is None
+    questions = (line.rstrip("\n") for line in sys.stdin) if from_stdin else [args.question]
+    code = 0
+    for q in questions:
+        if from_stdin and not q.strip():
+            continue
+        try:
+            reply = bot.ask(q, lang_hint=args.lang, market=args.market)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+            continue
+        if args.json:
+            print(json.dumps(reply.contract(), ensure_ascii=False), flush=True)
+            continue
+        print(f"[{reply.language}] {reply.action} {reply.faq_id or '-'} "
+              f"(confidence {reply.confidence:.2f})")
+        if reply.answer:
+            note = "" if reply.answer_language == reply.language else \
+                f" (answer in {reply.answer_language})"
+            print(f"{reply.answer}{note}")
+        for sug in reply.suggestions:
+            print(f"  ? {sug.question}  [{sug.faq_id} {sug.confidence:.2f}]")
+        if reply.action == "handoff":
+            print("  -> handed to a person")
+        print(flush=True)
+    return code
+
+
+def register(sub: Any) -> None:
+    """Add `validate`, `build` and `ask` to the faqbot CLI."""
+
+    def dirs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--faq-dir", help="FAQ YAML directory (FAQBOT_FAQ_DIR)")
+        p.add_argument("--index-dir", help="index directory (FAQBOT_INDEX_DIR)")
+
+    p = sub.add_parser("validate", help="check FAQ files; exit 1 on errors")
+    dirs(p)
+    p.add_argument("--no-similarity", action="store_true",
+                   help="skip the near-duplicate check (no model load)")
+    p.add_argument("--drafts", action="store_true", help="also list unreviewed machine drafts")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("build", help="build the index (only changed phrasings are embedded)")
+    dirs(p)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("ask", help="answer a question (or lines of stdin)")
+    dirs(p)
+    p.add_argument("--lang", help="language to fall back on when the text is too short to tell")
+    p.add_argument("--market", help="shopper's market (EU, UK, US, CN ...)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("question", nargs="?")
+    p.set_defaults(func=cmd_ask)

@@ -1,0 +1,139 @@
+"""What the routes depend on: the app's services, built once, and who is calling.
+
+:class:`Services` holds every part of one app (built in bot/web/app.py, stored on
+``app.state.services``); routes receive it with ``ServicesDep``. Agents and leads identify
+themselves by key (X-Agent-Key / X-Lead-Key, checked in constant time by bot/web/auth.py)
+and name (X-Agent-Name / X-Lead-Name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader
+
+from bot.chat.service import ChatService
+from bot.chat.tickets import TicketStore, Triage
+from bot.errors import InputError
+from bot.insights.clusters import Insights
+from bot.matching.bot import FaqBot
+from bot.runtime.clustering import ClusterWarmer
+from bot.runtime.limits import Limit, make_limit
+from bot.runtime.reloader import Reloader
+from bot.runtime.retention import RetentionJob
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.translate.translator import Translator
+from bot.web.auth import Keys
+from bot.web.metrics import Metrics, StateCollector
+
+POLLS_PER_MINUTE = 120  # a widget polling every 0.5 s at most, per conversation
+_NAME = re.compile(r"^[\w .@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """How often the app's background jobs run (tests shorten them)."""
+
+    retention_interval_seconds: float = 24 * 3600.0
+    cluster_interval_seconds: float = 10.0
+
+
+class Services:
+    """Everything the routes use, built once per app."""
+
+    def __init__(
+        self, settings: Settings, bot: FaqBot, translator: Translator, jobs: Jobs | None = None
+    ) -> None:
+        jobs = jobs or Jobs()
+        self.settings = settings
+        self.bot = bot
+        self.keys = Keys(settings)
+        self.db = Database(settings.database_url)
+        rules = settings.triage_rules_file
+        triage = Triage.from_file(rules) if rules else Triage.default()
+        self.tickets = TicketStore(
+            triage, {"urgent": settings.sla_minutes_urgent, "normal": settings.sla_minutes_normal}
+        )
+        self.chat = ChatService(self.db, bot, self.tickets, settings, translator)
+        self.insights = Insights(self.db, bot)
+        self.reloader = Reloader(bot, settings.reload_poll_seconds)
+        self.retention = RetentionJob(self.db, settings.retention_days,
+                                      jobs.retention_interval_seconds)
+        self.cluster_warmer = ClusterWarmer(self.insights, jobs.cluster_interval_seconds,
+                                            lock_file=settings.index_dir / ".clusters.lock")
+        shared = settings.rate_limit_file
+        self.ip_limit: Limit = make_limit(shared, settings.rate_limit_per_minute, 60.0,
+                                          "requests from this address")
+        self.conversation_limit: Limit = make_limit(
+            shared, settings.conversation_rate_limit_per_minute, 60.0,
+            "messages in this conversation",
+        )
+        self.poll_limit: Limit = make_limit(shared, POLLS_PER_MINUTE, 60.0,
+                                            "polls of this conversation")
+        self.metrics = Metrics()
+        self.metrics.add_state(StateCollector(self.db, bot))
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+_agent_key = APIKeyHeader(name="X-Agent-Key", auto_error=False, scheme_name="AgentKey")
+_lead_key = APIKeyHeader(name="X-Lead-Key", auto_error=False, scheme_name="LeadKey")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Who is calling the agent API, and the language they read."""
+
+    name: str
+    language: str
+
+
+def require_agent(
+    sv: ServicesDep,
+    key: Annotated[str | None, Depends(_agent_key)],
+    x_agent_name: Annotated[str | None, Header()] = None,
+    x_agent_language: Annotated[str | None, Header()] = None,
+) -> Agent:
+    """Check the agent key; return who the agent is and the language they read."""
+    sv.keys.agent.check(key)
+    name = (x_agent_name or "agent").strip() or "agent"
+    if not _NAME.match(name):
+        raise InputError("X-Agent-Name: use up to 64 letters, digits, spaces, '.', '@' or '-'")
+    language = sv.settings.agent_language
+    if x_agent_language:
+        code = x_agent_language.strip().lower()[:2]
+        if not re.fullmatch(r"[a-z]{2}", code):
+            raise InputError("X-Agent-Language must be a two-letter code such as 'en'")
+        language = code
+    return Agent(name=name, language=language)
+
+
+def require_lead(sv: ServicesDep, key: Annotated[str | None, Depends(_lead_key)]) -> None:
+    """Check the lead key."""
+    sv.keys.lead.check(key)
+
+
+def lead_name(x_lead_name: Annotated[str | None, Header()] = None) -> str:
+    """Return who is making a change (header X-Lead-Name, default "lead")."""
+    name = (x_lead_name or "lead").strip() or "lead"
+    if not _NAME.match(name):
+        raise InputError("X-Lead-Name: use up to 64 letters, digits, spaces, '.', '@' or '-'")
+    return name
+
+
+AgentDep = Annotated[Agent, Depends(require_agent)]
+LeadName = Annotated[str, Depends(lead_name)]
+
+
+def client_ip(request: Request) -> str:
+    """Return the caller's address (behind a proxy, run uvicorn with --forwarded-allow-ips)."""
+    return request.client.host if request.client else "unknown"
+

@@ -1,0 +1,69 @@
+"""Errors to HTTP, in one handler: bot/errors.py's tree to status codes and {"detail": ...}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot.errors import (
+    AuthError,
+    ConflictError,
+    EditRefused,
+    FaqbotError,
+    InputError,
+    MessageTooLong,
+    NotFoundError,
+    RateLimited,
+)
+
+log = logging.getLogger(__name__)
+
+# The most specific class first: the first match wins.
+STATUS: list[tuple[type[FaqbotError], int]] = [
+    (MessageTooLong, 413),
+    (RateLimited, 429),
+    (EditRefused, 422),
+    (AuthError, 401),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InputError, 400),
+]
+
+
+def status_for(exc: FaqbotError) -> int:
+    """Map an error of bot.errors to its HTTP status."""
+    for kind, code in STATUS:
+        if isinstance(exc, kind):
+            return code
+    return 503  # config, index or model trouble: the service, not the request, is at fault
+
+
+async def faqbot_error(request: Request, exc: Exception) -> JSONResponse:
+    """Turn any bot.errors exception into {"detail": ...} with its status code."""
+    assert isinstance(exc, FaqbotError)
+    code = status_for(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if code == 401:
+        headers = {"WWW-Authenticate": "ApiKey"}
+    if code >= 500:
+        log.error("request failed: %s", exc)
+    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Report a malformed request as one readable sentence (422)."""
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Install the two handlers on ``app``."""
+    app.add_exception_handler(FaqbotError, faqbot_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

@@ -1,0 +1,357 @@
+"""Every request and response body of the HTTP API, in one place: the contract the widget,
+the agent console and the lead page are written against (tests/web/test_openapi.py checks it).
+
+Routes fill the response bodies from the services' dataclasses with
+``Model.model_validate(value, from_attributes=True)``: the fields have the same names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    """Base of the bodies: read from the services' dataclasses by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- shoppers ----
+class ChatIn(Body):
+    session_id: str | None = Field(None, max_length=128)
+    message: str = Field("", description="1..1000 characters after trimming (else 400/413)")
+    language: str | None = Field(None, max_length=35, description="explicit switch: forces it")
+    locale: str | None = Field(None, max_length=35, description="browser locale, a hint only")
+    market: str | None = Field(None, max_length=8)
+    suggestion_id: str | None = Field(None, max_length=200)
+    human: bool = False
+
+
+class SuggestionOut(Body):
+    faq_id: str
+    question: str
+    confidence: float
+
+
+class ChatOut(Body):
+    session_id: str
+    message_id: int
+    action: Literal["answer", "clarify", "handoff", "queued"]
+    language: str
+    faq_id: str | None
+    confidence: float
+    answer: str | None
+    answer_language: str | None
+    machine_translated: bool
+    suggestions: list[SuggestionOut]
+    ticket_id: int | None
+    notice: str | None
+    cursor: int
+
+
+class MessageOut(Body):
+    id: int
+    role: Literal["shopper", "bot", "agent", "system"]
+    text: str
+    language: str | None
+    created_at: datetime
+    action: str | None
+    faq_id: str | None
+
+
+class MessagesOut(Body):
+    session_id: str
+    state: Literal["bot", "handoff", "resolved"]
+    ticket_id: int | None
+    language: str
+    messages: list[MessageOut]
+    cursor: int
+
+
+class FeedbackIn(Body):
+    session_id: str = Field(max_length=128)
+    message_id: int
+    helpful: bool
+    comment: str | None = Field(None, description="up to 1000 characters (else 413)")
+
+
+class FeedbackOut(Body):
+    ok: bool
+    offer_handoff: bool
+    notice: str | None
+
+
+# ---- agents ----
+class TicketOut(Body):
+    id: int
+    state: Literal["open", "claimed", "resolved"]
+    priority: Literal["urgent", "normal"]
+    language: str
+    reason: str
+    created_at: datetime
+    due_at: datetime
+    sla_breached: bool
+    waiting_seconds: int
+    claimed_by: str | None
+    preview: str
+
+
+class TicketsOut(Body):
+    tickets: list[TicketOut]
+
+
+class GuessOut(Body):
+    faq_id: str
+    score: float
+
+
+class TranscriptLine(Body):
+    id: int
+    role: Literal["shopper", "bot", "agent", "system"]
+    text: str
+    language: str | None
+    text_for_agent: str | None
+    created_at: datetime
+
+
+class TicketDetailOut(TicketOut):
+    session_id: str
+    guesses: list[GuessOut]
+    transcript: list[TranscriptLine]
+
+
+class ReplyIn(Body):
+    text: str
+
+
+class ReplyOut(Body):
+    message: MessageOut
+    translated: bool
+
+
+# ---- leads: status, stats, unanswered ----
+class StatusOut(Body):
+    index_version: str | None
+    model: str
+    entries: int
+    phrasings: int
+    reload_ok: bool
+    reload_error: str | None
+    reloaded_at: datetime | None
+
+
+class DayStats(Body):
+    date: str
+    questions: int
+    answered: int
+    clarified: int
+    handed_off: int
+
+
+class StatsOut(Body):
+    days: int
+    since: datetime
+    totals: dict[str, int]
+    per_language: dict[str, dict[str, int]]
+    per_day: list[DayStats]
+
+
+class QuestionOut(Body):
+    id: int
+    text: str | None
+    language: str
+    action: str
+    reason: str | None
+    faq_id: str | None
+    score: float
+    created_at: datetime
+
+
+class UnansweredOut(Body):
+    questions: list[QuestionOut]
+
+
+# ---- operations ----
+class HealthOut(Body):
+    status: Literal["ok"]
+    reload_error: str | None
+
+
+class ReadyOut(Body):
+    index: str | None
+    database: str
+
+
+class ErrorOut(Body):
+    detail: str
+
+
+
+# ---- what the pages read from the server ----
+class ConfigOut(Body):
+    default_language: str
+    languages: list[str] = Field(description="the supported languages, default first")
+
+
+# ---- leads: report, clusters, edits ----
+class Block(Body):
+    questions: int
+    answered: int
+    clarified: int
+    handed_off: int
+    helpful: int
+    not_helpful: int
+    helpful_share: float | None = Field(description="helpful / rated, null when none rated")
+    tickets: int
+    sla_breaches: int
+    first_response_median_s: float | None
+    first_response_p90_s: float | None
+    resolution_median_s: float | None
+    resolution_p90_s: float | None
+
+
+class DayRow(Body):
+    date: str
+    questions: int
+    answered: int
+    clarified: int
+    handed_off: int
+    helpful: int
+    not_helpful: int
+    tickets: int
+    sla_breaches: int
+
+
+class ReportOut(Body):
+    days: int
+    since: datetime
+    languages: list[str]
+    totals: Block
+    per_language: dict[str, Block]
+    per_day: list[DayRow]
+    per_day_by_language: dict[str, list[DayRow]]
+
+
+class EntryRef(Body):
+    faq_id: str
+    score: float
+    category: str
+    file: str | None
+    question: str
+
+
+class NearestOut(EntryRef):
+    alternatives: list[EntryRef]
+
+
+class ExampleOut(Body):
+    id: int
+    text: str
+    language: str
+    kind: str = Field(description="clarify | handoff | not_helpful")
+    created_at: datetime | None
+
+
+class ClusterOut(Body):
+    key: str = Field(description="stable cluster key, e.g. 'c12'")
+    count: int
+    languages: dict[str, int]
+    kinds: dict[str, int]
+    last_seen: datetime | None
+    examples: list[ExampleOut]
+    nearest: NearestOut | None
+
+
+class ClustersOut(Body):
+    days: int
+    since: datetime
+    model: str
+    threshold: float
+    total_clusters: int
+    total_questions: int
+    pending: int = Field(description="unanswered questions not grouped yet (background job)")
+    clusters: list[ClusterOut]
+    elapsed_ms: float
+
+
+class AddPhrasingsIn(Body):
+    entry_id: str = Field(max_length=200)
+    question_ids: list[int] = Field(default_factory=list, max_length=200,
+                                    description="logged questions (their language is known)")
+    questions: list[str] = Field(default_factory=list, max_length=200,
+                                 description="free texts (language: `lang`, else detected)")
+    lang: str | None = Field(None, max_length=8, description="force one language for all")
+    cluster: str | None = Field(None, max_length=32, description="the cluster acted on")
+
+
+class NewEntryIn(Body):
+    file: str = Field(max_length=100, description="file stem in faq_data/, e.g. 'payments'")
+    id: str = Field(max_length=200)
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    questions: dict[str, list[str]] = Field(default_factory=dict)
+    question_ids: list[int] = Field(default_factory=list, max_length=200)
+    answer: dict[str, str]
+    cluster: str | None = Field(None, max_length=32)
+
+
+class DismissIn(Body):
+    key: str = Field(max_length=32)
+    reason: str | None = Field(None, max_length=200)
+
+
+class DismissOut(Body):
+    key: str
+    author: str
+    reason: str | None
+    created_at: datetime
+
+
+class ReloadOut(Body):
+    reload_ok: bool
+    reload_error: str | None
+    index_version: str | None
+
+
+class ChangeOut(Body):
+    id: int
+    created_at: datetime
+    author: str
+    action: str
+    file: str
+    entry_id: str
+    cluster: str | None
+    summary: str
+    detail: dict[str, Any]
+
+
+class EditOut(Body):
+    change: ChangeOut
+    reload: ReloadOut
+
+
+class HistoryOut(Body):
+    changes: list[ChangeOut]
+
+
+class EntryListItem(Body):
+    id: str
+    category: str
+    file: str | None
+    question: str
+
+
+class EntriesOut(Body):
+    default_language: str
+    languages: list[str]
+    files: list[str]
+    entries: list[EntryListItem]
+
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 429)
+}

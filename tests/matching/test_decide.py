@@ -1,0 +1,94 @@
+"""The decision: answer, clarify or hand off, exactly at and around each threshold."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.faq.load import Entry
+from bot.matching.decide import Decision, confidence, decide
+from bot.matching.index import Hit
+from bot.settings import Thresholds
+
+T = Thresholds(answer=0.55, clarify=0.40, margin=0.03)
+
+
+def hits(*scores: float) -> list[Hit]:
+    """Return hits for entries e0, e1 ... with the given scores (already best first)."""
+    return [
+        Hit(Entry(f"e{i}", {"en": (f"q{i}",)}, {"en": f"a{i}"}, "c"), s, f"q{i}")
+        for i, s in enumerate(scores)
+    ]
+
+
+def act(*scores: float, t: Thresholds = T) -> str:
+    return decide(hits(*scores), t).action
+
+
+@pytest.mark.parametrize(
+    ("scores", "action"),
+    [
+        ((), "handoff"),
+        ((0.95,), "answer"),  # a lone hit has no runner-up to be close to
+        ((0.55,), "answer"),  # exactly the answer threshold answers
+        ((0.5499,), "clarify"),
+        ((0.40,), "clarify"),  # exactly the clarify threshold clarifies
+        ((0.3999,), "handoff"),
+        ((-0.2,), "handoff"),
+        ((0.80, 0.50), "answer"),
+        ((0.58, 0.55), "answer"),  # a lead of exactly the margin answers (0.58-0.55 < 0.03!)
+        ((0.60, 0.57), "answer"),
+        ((0.80, 0.7701), "clarify"),  # a lead just under the margin clarifies
+        ((0.80, 0.80), "clarify"),
+        ((0.45, 0.30), "clarify"),  # grey zone, however clear the lead
+        ((0.39, 0.38), "handoff"),
+    ],
+)
+def test_decision_boundaries(scores: tuple[float, ...], action: str) -> None:
+    assert act(*scores) == action
+
+
+def test_answer_carries_the_best_hit_and_no_suggestions() -> None:
+    d = decide(hits(0.9, 0.5, 0.45), T)
+    assert d.action == "answer" and d.best is not None and d.best.entry.id == "e0"
+    assert d.suggestions == ()
+
+
+def test_clarify_offers_at_most_three_suggestions_above_the_clarify_threshold() -> None:
+    d = decide(hits(0.70, 0.69, 0.60, 0.50, 0.45), T)
+    assert d.action == "clarify"
+    assert [h.entry.id for h in d.suggestions] == ["e0", "e1", "e2"]
+    d = decide(hits(0.50, 0.41, 0.39), T)
+    assert [h.entry.id for h in d.suggestions] == ["e0", "e1"]
+
+
+def test_handoff_has_no_entry() -> None:
+    assert decide(hits(0.1, 0.05), T) == Decision("handoff", None, ())
+
+
+def test_zero_margin_answers_ties() -> None:
+    t = Thresholds(0.55, 0.40, 0.0)
+    assert act(0.7, 0.7, t=t) == "answer"
+
+
+def test_equal_thresholds_leave_no_grey_zone() -> None:
+    t = Thresholds(0.5, 0.5, 0.03)
+    assert act(0.5, t=t) == "answer"
+    assert act(0.4999, t=t) == "handoff"
+
+
+@pytest.mark.parametrize(
+    ("answer", "clarify", "margin"),
+    [(0.4, 0.5, 0.0), (1.1, 0.4, 0.0), (0.5, -0.1, 0.0), (0.5, 0.4, 1.0), (0.5, 0.4, -0.01)],
+)
+def test_bad_thresholds_are_refused(answer: float, clarify: float, margin: float) -> None:
+    with pytest.raises(ValueError):
+        Thresholds(answer, clarify, margin)
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [(1.0000001, 1.0), (0.123456, 0.1235), (-0.3, 0.0), (0.0, 0.0), (0.5, 0.5)],
+)
+def test_confidence_is_clamped_and_rounded(score: float, shown: float) -> None:
+    value = confidence(score)
+    assert value == shown and isinstance(value, float)

@@ -1,0 +1,123 @@
+"""The lead page in a real Chromium: charts, clusters, adding a phrasing, dismissing, history.
+
+One real server (uvicorn subprocess, real model, temp FAQ / SQLite / index) on a free port;
+Debian's /usr/bin/chromium driven through Playwright. Screenshots go to
+artifacts/screenshots/lead-*.png.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.browser import SHOTS, chromium
+from tests.support.servers import running_server
+
+pytestmark = pytest.mark.browser
+
+LEAD_KEY = "browser-test-lead-key"
+
+FAQ = textwrap.dedent("""\
+    # Shop FAQ, kept by the lead.
+    entries:
+      - id: payment-methods
+        questions:
+          en: [Which payment methods do you accept?, Can I pay with PayPal?]
+        answer:
+          en: We accept cards, PayPal, bank transfer and our gift cards.
+      - id: shipping-time
+        questions:
+          en: [How long does delivery take?, When will my order arrive?]
+        answer:
+          en: Delivery takes 2 to 4 working days.
+    """)
+GIFT = ["Verkaufen Sie Geschenkgutscheine?", "Do you sell gift cards?", "¿Venden tarjetas regalo?"]
+RUDE = "you are a stupid bot"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start uvicorn on a free port with its own FAQ, database and index."""
+    tmp = tmp_path_factory.mktemp("lead-browser")
+    (tmp / "faq").mkdir()
+    (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
+    with running_server(tmp, {"FAQBOT_LEAD_KEY": LEAD_KEY}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright."""
+    with chromium() as b:
+        yield b
+
+
+def ask(base: str, text: str) -> dict[str, Any]:
+    r = httpx.post(base + "/api/chat", json={"message": text}, timeout=30)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_lead_adds_a_phrasing_from_a_cluster_and_the_bot_answers(
+    server: str, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    for text in [*GIFT, RUDE]:
+        assert ask(server, text)["action"] in ("handoff", "clarify"), text
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = ctx.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    requests: list[str] = []
+    page.on("request", lambda req: requests.append(req.url))
+
+    page.goto(server + "/lead")
+    page.get_by_label("Lead key").fill("wrong-key")
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#login-error")).to_contain_text("wrong lead key")
+    page.get_by_label("Lead key").fill(LEAD_KEY)
+    page.get_by_label("Your name").fill("Lena")
+    page.get_by_role("button", name="Open").click()
+
+    gift = page.locator("article.cluster", has_text=GIFT[0])
+    expect(gift).to_be_visible(timeout=20_000)
+    for text in GIFT:
+        expect(gift).to_contain_text(text)
+    for lang in ("de 1", "en 1", "es 1"):
+        expect(gift.locator(".badge", has_text=lang)).to_be_visible()
+    expect(gift).to_contain_text("Nearest entry: payment-methods")
+    # The overview draws its charts as inline SVG and counts the questions.
+    expect(page.locator("#chart-days svg rect").first).to_be_attached()
+    expect(page.locator("#cards")).to_contain_text("Questions")
+    expect(page.locator("#lang-table")).to_contain_text("de")
+    page.screenshot(path=str(SHOTS / "lead-clusters.png"), full_page=True)
+
+    # Two clicks: the nearest entry is preselected, its questions are ticked -> add.
+    gift.get_by_label("Entry to add the questions to").select_option("payment-methods")
+    gift.get_by_role("button", name="Add as phrasings").click()
+    expect(gift.locator(".status")).to_contain_text("live now", timeout=30_000)
+    expect(page.locator("#history")).to_contain_text("Lena")
+    expect(page.locator("#history")).to_contain_text("payment-methods")
+    page.screenshot(path=str(SHOTS / "lead-added.png"), full_page=True)
+
+    for text in GIFT:
+        reply = ask(server, text)
+        assert (reply["action"], reply["faq_id"]) == ("answer", "payment-methods"), text
+
+    rude = page.locator("article.cluster", has_text=RUDE)
+    rude.get_by_role("button", name="Not for the FAQ").click()
+    expect(page.locator("article.cluster", has_text=RUDE)).to_have_count(0)
+    expect(page.locator("article.cluster", has_text=GIFT[0])).to_have_count(0)  # dealt with
+    page.screenshot(path=str(SHOTS / "lead-after.png"), full_page=True)
+
+    assert dialogs == [] and errors == []
+    assert all(url.startswith(server) for url in requests), "the page must not leave the server"
+    ctx.close()

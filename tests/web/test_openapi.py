@@ -1,0 +1,111 @@
+"""The OpenAPI schema is the contract the widget, console and lead page are written against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.matching.bot import FaqBot
+from bot.web.app import create_app
+from tests.support.embedders import FakeHashEmbedder
+from tests.support.settings import make_settings
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home: Path = tmp_path_factory.mktemp("schema")
+    settings = make_settings(home)
+    app = create_app(settings, bot=FaqBot(settings, embedder=FakeHashEmbedder()))
+    with TestClient(app) as c:
+        assert c.get("/docs").status_code == 200
+        body: dict[str, Any] = c.get("/openapi.json").json()
+    return body
+
+
+ROUTES = {
+    ("post", "/api/chat"),
+    ("get", "/api/conversations/{session_id}/messages"),
+    ("get", "/api/conversations/{session_id}/events"),
+    ("post", "/api/feedback"),
+    ("get", "/api/agent/tickets"),
+    ("get", "/api/agent/tickets/{ticket_id}"),
+    ("post", "/api/agent/tickets/{ticket_id}/claim"),
+    ("post", "/api/agent/tickets/{ticket_id}/reply"),
+    ("post", "/api/agent/tickets/{ticket_id}/resolve"),
+    ("post", "/api/agent/tickets/{ticket_id}/release"),
+    ("post", "/api/lead/reload"),
+    ("get", "/api/lead/status"),
+    ("get", "/api/lead/stats"),
+    ("get", "/api/lead/unanswered"),
+    ("get", "/health"),
+    ("get", "/ready"),
+}
+
+
+def props(schema: dict[str, Any], name: str) -> set[str]:
+    return set(schema["components"]["schemas"][name]["properties"])
+
+
+def response_schema(schema: dict[str, Any], method: str, path: str) -> str:
+    ref = schema["paths"][path][method]["responses"]["200"]["content"]["application/json"][
+        "schema"]["$ref"]
+    return str(ref.rsplit("/", 1)[1])
+
+
+def test_every_route_of_the_contract_is_documented(schema: dict[str, Any]) -> None:
+    documented = {(m, p) for p, ops in schema["paths"].items() for m in ops}
+    assert ROUTES.issubset(documented)
+    # pages are served but not part of the API description
+    assert not any(p in schema["paths"] for p in ("/", "/widget.js", "/agent", "/lead"))
+
+
+def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) -> None:
+    assert props(schema, "ChatIn") == {
+        "session_id", "message", "language", "locale", "market", "suggestion_id", "human"}
+    assert props(schema, response_schema(schema, "post", "/api/chat")) == {
+        "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
+        "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor"}
+    assert props(schema, "ChatOut") >= {"action"}
+    action = schema["components"]["schemas"]["ChatOut"]["properties"]["action"]
+    assert set(action["enum"]) == {"answer", "clarify", "handoff", "queued"}
+    assert props(schema, "SuggestionOut") == {"faq_id", "question", "confidence"}
+    assert props(schema, "MessagesOut") == {
+        "session_id", "state", "ticket_id", "language", "messages", "cursor"}
+    assert props(schema, "MessageOut") == {
+        "id", "role", "text", "language", "created_at", "action", "faq_id"}
+    assert props(schema, "FeedbackIn") == {"session_id", "message_id", "helpful", "comment"}
+    assert props(schema, "FeedbackOut") == {"ok", "offer_handoff", "notice"}
+    ticket = {"id", "state", "priority", "language", "reason", "created_at", "due_at",
+              "sla_breached", "waiting_seconds", "claimed_by", "preview"}
+    assert props(schema, "TicketOut") == ticket
+    assert props(schema, "TicketDetailOut") == ticket | {"session_id", "guesses", "transcript"}
+    assert props(schema, "TranscriptLine") == {
+        "id", "role", "text", "language", "text_for_agent", "created_at"}
+    assert props(schema, "ReplyOut") == {"message", "translated"}
+    assert props(schema, "StatusOut") == {
+        "index_version", "model", "entries", "phrasings", "reload_ok", "reload_error",
+        "reloaded_at"}
+    assert props(schema, "StatsOut") >= {"totals", "per_language", "per_day"}
+    assert props(schema, "QuestionOut") >= {
+        "id", "text", "language", "action", "faq_id", "score", "created_at"}
+    assert props(schema, "HealthOut") == {"status", "reload_error"}
+    assert props(schema, "ReadyOut") == {"index", "database"}
+
+
+def test_errors_and_keys_are_described(schema: dict[str, Any]) -> None:
+    chat = schema["paths"]["/api/chat"]["post"]["responses"]
+    assert {"400", "413", "422", "429"} <= set(chat)
+    assert props(schema, "ErrorOut") == {"detail"}
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["AgentKey"] == {"type": "apiKey", "in": "header", "name": "X-Agent-Key"}
+    assert schemes["LeadKey"] == {"type": "apiKey", "in": "header", "name": "X-Lead-Key"}
+    claim = schema["paths"]["/api/agent/tickets/{ticket_id}/claim"]["post"]
+    assert {"AgentKey": []} in claim["security"] and "409" in claim["responses"]
+    assert {"LeadKey": []} in schema["paths"]["/api/lead/stats"]["get"]["security"]
+    params = {p["name"] for p in schema["paths"]["/api/agent/tickets"]["get"]["parameters"]}
+    assert {"state", "language", "priority"} <= params
+    events = schema["paths"]["/api/conversations/{session_id}/events"]["get"]["responses"]["200"]
+    assert "text/event-stream" in events["content"]
