@@ -25,6 +25,11 @@ DEV_LEAD_KEY = "dev-lead-key"
 _LANG = re.compile(r"^[a-z]{2}$")
 CommaList = Annotated[list[str], NoDecode]
 
+# The languages a fresh desk supports (FAQBOT_SUPPORTED_LANGUAGES changes them); the widget
+# and the pages read the live list from GET /api/config.
+SUPPORTED_LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pl", "pt", "zh", "ja", "ko", "ru",
+                       "tr", "sv")
+
 ISO_639_1 = frozenset(
     "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
     "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht "
@@ -85,9 +90,7 @@ class Settings(BaseSettings):
     # "use+e5" (both, cosines averaged) or "st:<hub id or path>" (sentence-transformers).
     model: str = "use"
     default_language: str = "en"
-    supported_languages: CommaList = Field(
-        default_factory=lambda: "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
-    )
+    supported_languages: CommaList = Field(default_factory=lambda: list(SUPPORTED_LANGUAGES))
     # Decision thresholds on the best entry's cosine score; defaults come from the sweep
     # written down in BENCHMARKS.md, not from a guess.
     answer_threshold: float = 0.54
@@ -100,10 +103,10 @@ class Settings(BaseSettings):
     fallback_answer_threshold: float = 0.87
     fallback_clarify_threshold: float = 0.87
     fallback_margin: float = 0.04
-    # Where a fitted map exists (e5 -> use ships in bot/data), the fallback model's question
-    # vectors are mapped into the main index instead of building a second index of every
-    # phrasing (bot/bridge.py); these thresholds then apply to those questions. From the
-    # MASSIVE Swedish dev sweep, as the fallback ones (mapped vectors score lower than USE's).
+    # Where a fitted map exists (e5 -> use ships in bot/matching/data), the fallback model's
+    # question vectors are mapped into the main index instead of building a second index of
+    # every phrasing (bot/matching/bridge.py); these thresholds then apply to those questions.
+    # From the MASSIVE Swedish dev sweep, as the fallback ones (mapped vectors score lower).
     fallback_bridge: bool = True
     bridge_answer_threshold: float = 0.62
     bridge_clarify_threshold: float = 0.53

@@ -1,6 +1,6 @@
-"""Fit the e5 -> USE bridge map (bot/bridge.py) and write bot/data/bridge-e5-use.npz.
+"""Fit the e5 -> USE bridge map (bot/matching/bridge.py); write bot/matching/data/bridge-e5-use.npz.
 
-    python scripts/fit_bridge.py [--data-dir ../shared/datasets] [--out bot/data/...npz]
+    python scripts/fit_bridge.py [--data-dir ../shared/datasets] [--out bot/matching/data/...npz]
 
 The corpus is English shop and service questions from public intent data, read unchanged from
 ../shared/datasets: CLINC150 train (Larson et al. 2019, CC BY 3.0), BANKING77 train

@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 from langdetect import LangDetectException, detect_langs  # noqa: E402
 
 from bot.matching.language import _lock, detect_language  # noqa: E402
+from bot.settings import SUPPORTED_LANGUAGES  # noqa: E402
 
-SUPPORTED = "en,de,es,fr,it,nl,pl,pt,zh,ja,ko,ru,tr,sv".split(",")
+SUPPORTED = list(SUPPORTED_LANGUAGES)
 DEFAULT = "en"
 MASSIVE_LOCALES = {
     "en": "en-US", "de": "de-DE", "es": "es-ES", "fr": "fr-FR", "it": "it-IT", "nl": "nl-NL",

@@ -147,8 +147,6 @@ NOTICES: dict[str, dict[str, str]] = {
     },
 }
 
-LANGUAGES = frozenset(NOTICES["queued"])
-
 
 def notice(
     key: NoticeKey, language: str, translator: Translator | None = None, **values: object

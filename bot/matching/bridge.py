@@ -6,9 +6,9 @@ shopper's question is embedded by e5 and carried into USE's space by a linear ma
 searched in the main index. e5 puts a Swedish question next to its English meaning; the map,
 fitted on English sentences embedded by both models, puts that meaning where USE would.
 
-The map ships in bot/data/ and is refitted with ``python scripts/fit_bridge.py`` from public
-English intent data (CLINC150, BANKING77, Bitext: 29,511 sentences), never from the
-evaluation sets. Measured on MASSIVE Swedish dev (BENCHMARKS.md, "Swedish without a second
+The map ships in bot/matching/data/ and is refitted with ``python scripts/fit_bridge.py``
+from public English intent data (CLINC150, BANKING77, Bitext: 29,511 sentences), never from
+the evaluation sets. Measured on MASSIVE Swedish dev (BENCHMARKS.md, "Swedish without a second
 index"): acc@1 58.7 % with the bridge, 58.7 % with a full e5 index, 21.1 % with USE alone.
 """
 

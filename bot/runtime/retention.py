@@ -7,7 +7,7 @@ language, action, scores, entry and times, so stats, reports and cluster counts 
 change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
-:func:`bot.lead.install`; it is idempotent, so several server processes may all run it.
+the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
 """
 
 from __future__ import annotations

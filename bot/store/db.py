@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on. Write transactions start
 with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of one failing with
-"database is locked" when it upgrades a read to a write. Migrations (bot/migrations/) run
+"database is locked" when it upgrades a read to a write. Migrations (bot/store/migrations/) run
 at start, under a lock, so several processes starting at once migrate exactly once.
 """
 

@@ -3,7 +3,7 @@
 Used where the worker processes of `faqbot serve` would otherwise repeat each other: building
 the index after an edit (wait for the builder, then load its build) and background jobs
 (skip a turn while another process runs one). SQLite writers use their own long-lived lock
-(bot/db.py WriterLock), taken hundreds of times a second.
+(bot/store/db.py WriterLock), taken hundreds of times a second.
 """
 
 from __future__ import annotations

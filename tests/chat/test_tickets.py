@@ -329,7 +329,7 @@ def test_handoff_notice_says_roughly_when() -> None:
     assert notice("queued", "xx") == NOTICES["queued"]["en"]  # no pack: English
 
 
-# ---- keys (rate limits: tests/test_ratelimit.py) ----
+# ---- keys (rate limits: tests/runtime/test_limits.py) ----
 def test_keys_compare_digests_and_refuse_defaults_outside_development() -> None:
     check = KeyCheck("agent", SecretStr("s3cret-key-of-enough-length"), "dev", "production")
     check.check("s3cret-key-of-enough-length")

@@ -50,6 +50,16 @@ def dirs(tmp_path: Path) -> list[str]:
 # ---- validate ----
 
 
+def test_every_command_is_there() -> None:
+    """Each command group registers its commands; a broken module fails the import loudly."""
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) == {"validate", "build", "ask", "serve", "eval", "bench", "packs",
+                             "translate", "report", "unanswered"}
+
+
 def test_validate_good_faq(capsys: pytest.CaptureFixture[str], faq: Path, tmp_path: Path) -> None:
     code, out, err = run(capsys, "validate", *dirs(tmp_path), "--no-similarity")
     assert (code, out) == (0, "")

@@ -131,7 +131,7 @@ def test_questions_cluster_by_need_across_languages(db: Database, faqbot: FaqBot
     assert data.total_questions == len(FIXTURE) == sum(counts)
     assert gift.nearest.faq_id in faqbot.index.entries
     assert 0 < gift.nearest.score < 1 and len(gift.nearest.alternatives) == 2
-    assert gift.kinds.clarify == 1 and gift.kinds.handoff >= 3
+    assert gift.kinds["clarify"] == 1 and gift.kinds["handoff"] >= 3
 
 
 def test_clustering_is_incremental(db: Database, faqbot: FaqBot) -> None:

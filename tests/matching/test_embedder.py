@@ -67,13 +67,13 @@ def test_normalise_keeps_zero_vectors_finite() -> None:
 
 
 def test_combined_embedder_averages_cosines() -> None:
-    class OtherHash(FakeHashEmbedder):
+    class FakeOtherHash(FakeHashEmbedder):
         """The hash fake with another name and size."""
 
         name = "fake-hash-32@1"
         dim = 32
 
-    a, b = FakeHashEmbedder(), OtherHash()
+    a, b = FakeHashEmbedder(), FakeOtherHash()
     both = CombinedEmbedder([a, b])
     assert both.dim == 96 and both.name == "fake-hash@1+fake-hash-32@1"
     texts = ["one", "two", "three"]

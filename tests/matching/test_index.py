@@ -246,7 +246,7 @@ def test_empty_faq_builds_an_empty_index(tmp_path: Path) -> None:
     assert load_index(tmp_path / "index").vectors().shape == (0, FakeHashEmbedder.dim)
 
 
-class TwoTopicEmbedder(FakeHashEmbedder):
+class FakeTwoTopicEmbedder(FakeHashEmbedder):
     """A fake: texts starting "variant" point almost along one axis, the rest partly along it.
 
     So every "variant" phrasing outscores the other entry for a "variant" query.
@@ -269,7 +269,7 @@ def test_many_phrasings_of_one_entry_do_not_crowd_out_the_runner_up(tmp_path: Pa
     many = Entry("many", {"en": tuple(f"variant {i}" for i in range(200))}, {"en": "a"}, "c")
     other = Entry("other", {"en": ("something else",)}, {"en": "b"}, "c")
     third = Entry("third", {"en": ("a third thing",)}, {"en": "c"}, "c")
-    fake = TwoTopicEmbedder()
+    fake = FakeTwoTopicEmbedder()
     index = build_index([many, other, third], fake, tmp_path / "i", "fp").index
     found = index.search(fake.embed(["variant 3"])[0], k=3)
     assert found[0].entry.id == "many"

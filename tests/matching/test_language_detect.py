@@ -1,6 +1,6 @@
 """Language detection on what langdetect is weak at: mixed scripts and 1-3 word messages.
 
-(tests/test_language.py covers the basic order of evidence; these cover the word lists and
+(tests/matching/test_language.py covers the basic order of evidence; these cover the word lists and
 the script weighing added after measuring on MASSIVE and xSID, see LANGUAGES.md.)
 """
 

@@ -80,7 +80,7 @@ def test_processes_hitting_at_once_get_exactly_the_limit(tmp_path: Path) -> None
 def test_serve_with_two_workers_keeps_one_limit(tmp_path: Path) -> None:
     """`faqbot serve --workers 2`, the real app: 6 requests a minute from an address in all.
 
-    Sixteen connections at once reach both workers (tests/test_workers.py); counting apart,
+    Sixteen connections at once reach both workers (tests/runtime/test_workers.py); counting apart,
     the workers would let up to 12 through.
     """
     with two_worker_server(tmp_path, FAQBOT_RATE_LIMIT_PER_MINUTE="6") as port:

@@ -1,7 +1,7 @@
 """`faqbot serve --workers N`: one listening socket per worker, so connections spread out.
 
 uvicorn's own --workers shares one socket, and a burst of keep-alive connections could all
-land on one worker while the other core idled (bot/workers.py). These tests start the real
+land on one worker while the other core idled (bot/runtime/workers.py). These tests start the real
 supervisor in a subprocess with a fake app that answers with its process id.
 """
 

@@ -1,4 +1,4 @@
-"""A fake ASGI app for tests/test_workers.py: answers every request with its process id.
+"""A fake ASGI app for tests/runtime/test_workers.py: answers every request with its process id.
 
 The test is about which worker process a connection reaches, not about faqbot's answers, so
 the real app (and its model) would only make it slower.

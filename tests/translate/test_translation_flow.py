@@ -21,7 +21,7 @@ from bot.translate.translator import ArgosTranslator
 from bot.web.app import create_app
 from tests.support.argos_packs import DE_EN
 
-# The real default model answers the chat, as in tests/test_api.py.
+# The real default model answers the chat, as in tests/web/test_api.py.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("argos_home", "no_network")]
 
 AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "alice"}

@@ -19,6 +19,7 @@ from tests.support.servers import running_server
 pytestmark = pytest.mark.browser
 
 AGENT_KEY = "browser-test-agent-key"
+LANGUAGES = ["en", "de", "es", "fr", "ja", "sv"]
 
 # German answers, two shipping entries close enough to need a clarify (with the margin set
 # below), and an entry whose answer carries markup that must never run.
@@ -80,6 +81,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
     with running_server(tmp, {
         "FAQBOT_AGENT_KEY": AGENT_KEY,
+        # Fewer languages than the default: the widget and the console must list these.
+        "FAQBOT_SUPPORTED_LANGUAGES": ",".join(LANGUAGES),
         # A wide margin turns "Wie lange dauert der Versand?" (Austria vs Switzerland) into
         # a clarify; exact phrasings still score 1.0 and are answered.
         "FAQBOT_MARGIN": "0.15",
@@ -200,6 +203,11 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(server: str, browser: 
     console.get_by_label("Agent key").fill(AGENT_KEY)
     console.get_by_role("button", name="Sign in").click()
     expect(console.get_by_text("Signed in as Ana")).to_be_visible()
+    # The queue's language filter lists the languages the server supports, named in English.
+    options = console.locator("#f-lang option")
+    expect(options).to_have_count(1 + len(LANGUAGES))
+    assert options.evaluate_all("os => os.map(o => o.value)") == ["", *LANGUAGES]
+    expect(options.nth(2)).to_have_text("German")
 
     shop_ctx = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 820})
     shop = shop_ctx.new_page()
@@ -371,6 +379,12 @@ def test_keyboard_only_and_server_unreachable(server: str, browser: Any) -> None
     expect(alert).to_be_hidden()
     expect(w.locator(".msg.bot .bubble").filter(has_text="30")).to_be_visible()
 
+    # The language menu lists the server's languages (GET /api/config), each in its own.
+    menu = w.get_by_label("Langue", exact=True).locator("option")
+    expect(menu).to_have_count(len(LANGUAGES))
+    assert menu.evaluate_all("os => os.map(o => o.value)") == LANGUAGES
+    assert menu.evaluate_all("os => os.map(o => o.textContent)")[:4] == [
+        "English", "Deutsch", "Español", "Français"]
     # The shopper switches language: the widget's strings change and the choice is sent.
     w.get_by_label("Langue", exact=True).select_option("de")
     expect(w.get_by_placeholder("Deine Frage…")).to_be_visible()

@@ -9,11 +9,13 @@
 
   const QUEUE_POLL_MS = 3000;
   const $ = (id) => document.getElementById(id);
-  const LANG_NAMES = {
-    en: "English", de: "German", es: "Spanish", fr: "French", it: "Italian", nl: "Dutch",
-    pl: "Polish", pt: "Portuguese", zh: "Chinese", ja: "Japanese", ko: "Korean", ru: "Russian",
-    tr: "Turkish", sv: "Swedish",
-  };
+  // Language names come from the browser; the list of languages from the server (/api/config).
+  const names = (() => {
+    try { return new Intl.DisplayNames(["en"], { type: "language" }); } catch { return null; }
+  })();
+  function languageName(code) {
+    try { return (names && names.of(code)) || code; } catch { return code; }
+  }
 
   const auth = {
     get key() { return sessionStorage.getItem("faqbot.agentKey") || ""; },
@@ -112,7 +114,7 @@
   let queueTimer = null;
   let seen = null; // open ticket ids seen so far (null until the first load of the open queue)
   const fresh = new Set();
-  const languagesSeen = new Set(Object.keys(LANG_NAMES));
+  const languagesSeen = new Set();
 
   function setStatus(text, bad) {
     const el = $("status");
@@ -168,10 +170,7 @@
           if (!baseline) fresh.add(t.id);
           seen.add(t.id);
         }
-        if (t.language && !languagesSeen.has(t.language)) {
-          languagesSeen.add(t.language);
-          $("f-lang").append(h("option", { value: t.language, text: t.language }));
-        }
+        addLanguage(t.language);
       }
       if (baseline && stateFilter !== "open") seen = null;
       renderQueue();
@@ -192,7 +191,7 @@
       const s = sla(t, fetchedAt);
       const line1 = h("span", { class: "line1" },
         h("span", { class: "id", text: "#" + t.id }),
-        h("span", { class: "pill", title: LANG_NAMES[t.language] || t.language,
+        h("span", { class: "pill", title: languageName(t.language),
           text: langLabel(t.language) }),
         h("span", { class: "pill" + (t.priority === "urgent" ? " urgent" : ""),
           text: t.priority || "normal" }),
@@ -264,7 +263,7 @@
     const fact = (label, value, cls) => h("span", null, label + " ",
       h("b", { class: cls || null, text: value }));
     $("d-facts").replaceChildren(
-      fact("Language:", LANG_NAMES[t.language] || t.language || "?"),
+      fact("Language:", t.language ? languageName(t.language) : "?"),
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
       fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
@@ -382,9 +381,16 @@
   });
   document.addEventListener("visibilitychange", () => { if (!document.hidden && auth.key) tick(); });
 
-  for (const [code, name] of Object.entries(LANG_NAMES)) {
-    $("f-lang").append(h("option", { value: code, text: name }));
+  // The queue filter offers the languages this desk supports, then any a ticket is in.
+  function addLanguage(code) {
+    if (!code || languagesSeen.has(code)) return;
+    languagesSeen.add(code);
+    $("f-lang").append(h("option", { value: code, text: languageName(code) }));
   }
+  fetch("/api/config", { headers: { Accept: "application/json" } })
+    .then((res) => (res.ok ? res.json() : { languages: [] }))
+    .then((config) => { for (const code of config.languages || []) addLanguage(code); })
+    .catch(() => { /* the filter still fills from the tickets' languages */ });
 
   function start() {
     showApp();

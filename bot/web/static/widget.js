@@ -21,12 +21,6 @@
   const attr = (name) => (script && script.getAttribute("data-" + name)) || "";
 
   // ---------------------------------------------------------------- strings
-  const LANGS = {
-    en: "English", de: "Deutsch", es: "Español", fr: "Français", it: "Italiano",
-    nl: "Nederlands", pl: "Polski", pt: "Português", zh: "中文", ja: "日本語", ko: "한국어",
-    ru: "Русский", tr: "Türkçe", sv: "Svenska",
-  };
-
   const STRINGS = {
     en: {
       title: "Customer service",
@@ -948,8 +942,19 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   const titleEl = h("h2", { class: "title", id: ids.title });
   const subtitleEl = bind(h("p", { class: "subtitle" }), "subtitle");
   const langSelect = h("select", { class: "lang" });
-  for (const [code, name] of Object.entries(LANGS)) {
-    langSelect.append(h("option", { value: code, lang: code, text: name }));
+  // The menu lists the languages this desk supports (GET /api/config, filled in once it
+  // answers), each named in its own language by the browser.
+  function nativeName(code) {
+    try {
+      const name = new Intl.DisplayNames([code], { type: "language" }).of(code) || code;
+      return name.charAt(0).toLocaleUpperCase(code) + name.slice(1);
+    } catch { return code; }
+  }
+  function fillLanguages(codes) {
+    const list = codes.includes(uiLang) ? codes : [uiLang, ...codes];
+    langSelect.replaceChildren(...list.map((code) =>
+      h("option", { value: code, lang: code, text: nativeName(code) })));
+    langSelect.value = uiLang;
   }
   bind(langSelect, "language", "aria-label");
   const closeBtn = bind(h("button", { class: "iconbtn", type: "button" }), "close", "aria-label");
@@ -1080,7 +1085,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   function languageName(code) {
     try { return new Intl.DisplayNames([uiLang], { type: "language" }).of(code) || code; }
-    catch { return LANGS[code] || code; }
+    catch { return code; }
   }
 
   function addBotAnswer(resp) {
@@ -1394,8 +1399,12 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   const savedLang = store.get("lang");
   if (savedLang && STRINGS[savedLang]) { uiLang = savedLang; chosenLang = savedLang; }
+  fillLanguages([]); // the shopper's language until the server's list arrives
   applyStrings();
   updateHumanButton();
+  api("/api/config")
+    .then((config) => fillLanguages(Array.isArray(config.languages) ? config.languages : []))
+    .catch(() => { /* the menu keeps the current language; chat reports the outage */ });
 
   function mount() {
     (document.body || document.documentElement).append(host);
