@@ -6,6 +6,7 @@
     ├── IndexStateError           index missing, stale, corrupt or built by another model
     ├── EmbedderError             an embedding model could not be loaded or run
     ├── TranslationError          no pack / unsupported pair / model failure (callers degrade)
+    ├── RemoteError               the FAQ git remote unreachable or refusing: nothing saved -> 503
     ├── InputError                a bad request value (empty message, unknown language ...) -> 400
     │   ├── MessageTooLong        a message or comment over its length limit -> 413
     │   ├── RateLimited           too many requests from one client or conversation -> 429
@@ -63,6 +64,10 @@ class EmbedderError(FaqbotError):
 
 class TranslationError(FaqbotError):
     """A translation could not be made (no pack, unsupported pair, model failure)."""
+
+
+class RemoteError(FaqbotError):
+    """The FAQ's git remote cannot be reached or refused a push: nothing was saved."""
 
 
 class InputError(FaqbotError):

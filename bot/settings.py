@@ -137,6 +137,54 @@ class Settings(BaseSettings):
     # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
     # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
     triage_rules_file: Path | None = None
+    # Several machines behind one address (issue 19; docs/deploy.md).
+    # A URL git can push to (bare repository path, ssh://, https://) holding the FAQ YAML;
+    # each server then keeps its own clone in FAQBOT_FAQ_DIR, and lead edits become pushed
+    # commits. Unset: FAQBOT_FAQ_DIR is a plain folder, as on one machine. A secret because an
+    # https URL may carry a token.
+    faq_remote: SecretStr | None = None
+    # The YAML's folder inside the repository ("" = its root), e.g. "support/faq".
+    faq_remote_path: str = ""
+    # How often each server fetches the remote (seconds).
+    faq_fetch_seconds: float = Field(5.0, gt=0, le=3600)
+    # redis://[:password@]host:6379/0 (or rediss://, unix://): rate limits counted across every
+    # server, and live events (agent reply, new ticket, claim) to every server's streams.
+    # Unset: each machine counts its own limits and streams poll the database.
+    redis_url: SecretStr | None = None
+    # Prefix of every Redis key and channel, so several desks (or test runs) share one Redis.
+    redis_prefix: str = Field("faqbot", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
+
+    @field_validator("faq_remote", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("faq_remote_path")
+    @classmethod
+    def _check_remote_path(cls, value: str) -> str:
+        parts = [p for p in value.strip().replace("\\", "/").split("/") if p not in ("", ".")]
+        if value.strip().startswith("/") or ".." in parts:
+            raise ValueError(
+                f"{value!r} must be a folder inside the repository, such as 'faq' or "
+                "'support/faq' (no leading '/', no '..')"
+            )
+        return "/".join(parts)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("use a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0")
+        return value
+
+    @property
+    def faq_files_dir(self) -> Path:
+        """Return the folder the FAQ YAML files are read from (inside the clone with a remote)."""
+        if self.faq_remote is not None and self.faq_remote_path:
+            return self.faq_dir / self.faq_remote_path
+        return self.faq_dir
 
     @field_validator("supported_languages", "cors_origins", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python packages; Chromium and PostgreSQL from Debian when
-# missing and we may install them), then lint, type-check and run every test.
+# Install everything the tests need (Python packages; Chromium, PostgreSQL and Redis from Debian
+# when missing and we may install them), then lint, type-check and run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh "dev,translate,st"
@@ -40,6 +40,18 @@ if ! pg_ready; then
     for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
     as_root su postgres -c "psql -qc 'CREATE DATABASE test'" 2>/dev/null || true
   fi
+fi
+
+# Redis: the shared server on 127.0.0.1:6379 (rate limits and live events across servers), and
+# the redis-server program itself (a test starts a private one and stops it mid-traffic).
+redis_ready() { .venv/bin/python -c "import redis; redis.Redis(socket_connect_timeout=2).ping()" 2>/dev/null; }
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing Debian redis-server for the scale-out tests"
+  apt_install redis-server || echo "warning: could not install redis-server"
+fi
+if ! redis_ready && command -v redis-server >/dev/null 2>&1; then
+  redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no --daemonize yes >/dev/null
+  for _ in $(seq 1 30); do redis_ready && break; sleep 0.2; done
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

@@ -19,7 +19,7 @@ from bot.matching.similarity import near_duplicates
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print path:line: message for every problem; exit 1 on errors."""
     s = settings_from_args(args)
-    result = load_faq(s.faq_dir, s.default_language)
+    result = load_faq(s.faq_files_dir, s.default_language)
     problems: list[Problem] = list(result.problems)
     if not result.errors and result.entries and not args.no_similarity:
         problems += near_duplicates(
@@ -34,16 +34,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
                       "machine draft")
     errors = sum(p.severity == "error" for p in problems)
     if errors:
-        print(f"{errors} error(s) in {s.faq_dir}", file=sys.stderr)
+        print(f"{errors} error(s) in {s.faq_files_dir}", file=sys.stderr)
         return 1
-    print(f"ok: {len(result.entries)} entries in {s.faq_dir}", file=sys.stderr)
+    print(f"ok: {len(result.entries)} entries in {s.faq_files_dir}", file=sys.stderr)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build or refresh the index of every model lane; report what was embedded."""
     s = settings_from_args(args)
-    entries = load_valid_faq(s.faq_dir, s.default_language)  # errors: path:line, exit 1
+    entries = load_valid_faq(s.faq_files_dir, s.default_language)  # errors: path:line, exit 1
     bot = FaqBot(s)
     status = bot.reload(progress=True)
     if not status.ok:

@@ -132,7 +132,7 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
     reports: list[LaneReport] = []
     main = lanes[0]
     try:
-        fp = fingerprint(settings.faq_dir)
+        fp = fingerprint(settings.faq_files_dir)
         entries: list[Entry] | None = None
         for lane in lanes:
             if lane.bridged:  # nothing to build: it searches the main lane's index
@@ -156,7 +156,8 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                         current, reused = on_disk, on_disk.size
                     else:
                         if entries is None:
-                            entries = load_valid_faq(settings.faq_dir, settings.default_language)
+                            entries = load_valid_faq(settings.faq_files_dir,
+                                                     settings.default_language)
                         report: BuildReport = build_index(
                             entries, lane.embedder, lane.index_dir, fp,
                             previous=on_disk if on_disk is not None else current,

@@ -3,23 +3,27 @@
 `SlidingWindow` counts in one process. `serve --workers N` gives its workers a SQLite file to
 count in together (`SharedSlidingWindow`, FAQBOT_RATE_LIMIT_FILE): a shopper's connections are
 spread over the workers, and counting apart would allow N times the limit. Several machines
-behind a load balancer still count per machine; a shared budget across machines needs a
-store they all reach (Redis, say) behind the same ``hit`` interface.
+behind a load balancer count in Redis (`RedisSlidingWindow`, FAQBOT_REDIS_URL), behind the
+same ``hit`` interface; while Redis is down each machine counts on its own again, so a
+shopper is never refused for Redis's sake and never answered with an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Protocol
 
 from bot.errors import ConfigError, RateLimited
+from bot.runtime.redis_link import RedisDown, RedisLink
 from bot.store.db import WriterLock
 
 log = logging.getLogger(__name__)
@@ -146,8 +150,75 @@ class SharedSlidingWindow:
             raise _refuse(self.limit, self.window, self.what, oldest, now)
 
 
-def make_limit(path: Path | None, limit: int, window: float, what: str) -> Limit:
-    """Count in the shared file when the server has one (several workers), else in memory."""
-    if path is None:
-        return SlidingWindow(limit, window, what)
-    return SharedSlidingWindow(path, limit, window, what)
+# One round trip: drop hits older than the window, count, add this one if under the limit.
+# Times are Redis's own clock, so servers whose clocks differ still share one window.
+_REDIS_HIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, 0}
+"""
+
+
+class RedisSlidingWindow:
+    """The same limit counted in Redis, one budget for every server that shares it.
+
+    Each key is a sorted set of hit times that expires with its window. Keys are hashed, so
+    a long or odd key costs Redis no more than a short one. While Redis is down (see
+    bot/runtime/redis_link.py) the hits are counted by ``fallback``, this machine's own
+    limit: the budget is then per machine, as without Redis, and nobody gets an error.
+    """
+
+    def __init__(self, link: RedisLink, limit: int, window: float = 60.0,
+                 what: str = "requests", fallback: Limit | None = None) -> None:
+        if limit < 1:
+            raise ValueError(f"a rate limit must be at least 1 per window, got {limit}")
+        if window <= 0:
+            raise ValueError(f"the window must be positive, got {window}")
+        self.link, self.limit, self.window, self.what = link, limit, window, what
+        self.fallback = fallback or SlidingWindow(limit, window, what)
+        self._script = link.client.register_script(_REDIS_HIT)
+        self._space = hashlib.blake2b(what.encode(), digest_size=6).hexdigest()
+        self._window_ms = max(1, round(window * 1000))
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        """Count one hit for ``key``; raise RateLimited when it is over the limit.
+
+        ``now`` is ignored while Redis answers (Redis's clock counts); the fallback uses it.
+        """
+        name = self.link.key("limit", self._space,
+                             hashlib.blake2b(key.encode(), digest_size=16).hexdigest())
+        member = uuid.uuid4().hex  # two hits in one millisecond are still two
+        try:
+            allowed, wait_ms = self.link.run(
+                lambda r: self._script(keys=[name], args=[self.limit, self._window_ms, member],
+                                       client=r))
+        except RedisDown:
+            self.fallback.hit(key, now)
+            return
+        if not allowed:
+            retry = max(1, math.ceil(int(wait_ms) / 1000))
+            raise RateLimited(
+                f"too many {self.what}: the limit is {self.limit} per {self.window:g} seconds; "
+                f"try again in {retry} s",
+                retry,
+            )
+
+
+def make_limit(path: Path | None, limit: int, window: float, what: str,
+               link: RedisLink | None = None) -> Limit:
+    """Count in Redis when there is one (several machines), else in the workers' shared file
+    (several workers), else in this process's memory."""
+    local: Limit = (SlidingWindow(limit, window, what) if path is None
+                    else SharedSlidingWindow(path, limit, window, what))
+    if link is None:
+        return local
+    return RedisSlidingWindow(link, limit, window, what, fallback=local)
