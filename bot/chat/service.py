@@ -435,7 +435,7 @@ class ChatService:
                 id=m.id, role=m.role, text=m.text, language=m.language,
                 text_for_agent=for_agent, created_at=m.created_at,
             ))
-        return TicketDetail(**vars(view), session_id=t.conversation_id, guesses=guesses,
+        return TicketDetail(**vars(view), guesses=guesses,
                             transcript=transcript)
 
     def agent_reply(
@@ -466,7 +466,7 @@ class ChatService:
                                original_text=body if translated else None,
                                original_language=agent_language if translated else None)
             item = message_view(s.get_one(Message, msg_id))
-        return AgentReply(message=item, translated=translated)
+        return AgentReply(message=item, translated=translated, session_id=t.conversation_id)
 
     def resolve(self, ticket_id: int, agent: str) -> TicketView:
         """Resolve a ticket and tell the shopper in their language."""

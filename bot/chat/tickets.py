@@ -240,6 +240,7 @@ def ticket_view(ticket: Ticket, now: datetime | None = None) -> TicketView:
         waiting_seconds=max(0, int((end - ticket.queued_at).total_seconds())),
         claimed_by=ticket.claimed_by,
         preview=ticket.preview,
+        session_id=ticket.conversation_id,
     )
 
 

@@ -93,6 +93,7 @@ class TicketView:
     waiting_seconds: int
     claimed_by: str | None
     preview: str
+    session_id: str = ""  # the conversation: where live events for this ticket go
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,6 @@ class TranscriptLine:
 class TicketDetail(TicketView):
     """A ticket with its conversation and the bot's best guesses."""
 
-    session_id: str = ""
     guesses: list[Guess] = field(default_factory=list)
     transcript: list[TranscriptLine] = field(default_factory=list)
 
@@ -122,3 +122,4 @@ class AgentReply:
 
     message: MessageView
     translated: bool
+    session_id: str = ""  # the conversation: where the live event goes (not in the API)

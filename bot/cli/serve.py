@@ -23,7 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     workers = worker_count(s.workers if args.workers is None else args.workers)
     if workers > 1:
-        if s.reload_poll_seconds <= 0:
+        if s.reload_poll_seconds <= 0 and s.faq_remote is None:
             # The lead's reload call reaches one worker; the others notice edits by polling.
             print("warning: FAQBOT_RELOAD_POLL_SECONDS=0 with several workers: an FAQ edit or "
                   "reload call reaches only the worker that gets it; set it above 0 or run "

@@ -58,7 +58,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(sv.db.migrate)  # the jobs below need the tables
-        sv.reloader.start()  # first index load runs in the background: /health answers now
+        # The first index load runs in the background (after cloning the FAQ remote, if
+        # any): /health answers now.
+        await run_in_threadpool(sv.start_faq)
         sv.retention.start()
         sv.cluster_warmer.start()
         try:
@@ -66,7 +68,7 @@ def create_app(
         finally:
             sv.cluster_warmer.stop()
             sv.retention.stop()
-            sv.reloader.stop()
+            await run_in_threadpool(sv.stop_faq)
             sv.db.dispose()
 
     app = FastAPI(

@@ -8,6 +8,7 @@ and name (X-Agent-Name / X-Lead-Name).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -17,18 +18,23 @@ from fastapi.security import APIKeyHeader
 
 from bot.chat.service import ChatService
 from bot.chat.tickets import TicketStore, Triage
-from bot.errors import InputError
+from bot.errors import InputError, RemoteError
+from bot.faq.remote import FaqRemote
 from bot.insights.clusters import Insights
 from bot.matching.bot import FaqBot
 from bot.runtime.clustering import ClusterWarmer
+from bot.runtime.events import EventBus
 from bot.runtime.limits import Limit, make_limit
-from bot.runtime.reloader import Reloader
+from bot.runtime.redis_link import RedisLink
+from bot.runtime.reloader import FaqSync, Reloader
 from bot.runtime.retention import RetentionJob
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.translate.translator import Translator
 from bot.web.auth import Keys
 from bot.web.metrics import Metrics, StateCollector
+
+log = logging.getLogger(__name__)
 
 POLLS_PER_MINUTE = 120  # a widget polling every 0.5 s at most, per conversation
 _NAME = re.compile(r"^[\w .@-]{1,64}$")
@@ -65,17 +71,58 @@ class Services:
                                       jobs.retention_interval_seconds)
         self.cluster_warmer = ClusterWarmer(self.insights, jobs.cluster_interval_seconds,
                                             lock_file=settings.index_dir / ".clusters.lock")
+        # Several machines (issue 19): the FAQ in a git remote, limits and events in Redis.
+        self.remote: FaqRemote | None = None
+        self.faq_sync: FaqSync | None = None
+        if settings.faq_remote is not None:
+            self.remote = FaqRemote(settings.faq_remote.get_secret_value(), settings.faq_dir,
+                                    settings.faq_remote_path)
+            self.faq_sync = FaqSync(self.remote, self.reloader, settings.faq_fetch_seconds)
+        self.redis = (RedisLink(settings.redis_url.get_secret_value(), settings.redis_prefix)
+                      if settings.redis_url is not None else None)
+        self.events = EventBus(self.redis)
         shared = settings.rate_limit_file
         self.ip_limit: Limit = make_limit(shared, settings.rate_limit_per_minute, 60.0,
-                                          "requests from this address")
+                                          "requests from this address", self.redis)
         self.conversation_limit: Limit = make_limit(
             shared, settings.conversation_rate_limit_per_minute, 60.0,
-            "messages in this conversation",
+            "messages in this conversation", self.redis,
         )
         self.poll_limit: Limit = make_limit(shared, POLLS_PER_MINUTE, 60.0,
-                                            "polls of this conversation")
+                                            "polls of this conversation", self.redis)
         self.metrics = Metrics()
         self.metrics.add_state(StateCollector(self.db, bot))
+
+    def announce(self, session_id: str | None = None, ticket_id: int | None = None,
+                 what: str | None = None) -> None:
+        """Tell the open streams (here and on every server) what changed."""
+        if session_id:
+            self.events.publish(f"conversation:{session_id}")
+        if ticket_id is not None and what:
+            self.events.publish("queue", ticket_id=ticket_id, what=what)
+
+    def start_faq(self) -> None:
+        """Start keeping the FAQ current: fetched from the git remote, else the local poll."""
+        if self.remote is not None:
+            try:
+                # At start, so a folder that cannot be a clone stops the server with a reason.
+                self.remote.ensure_clone()
+            except RemoteError as exc:  # unreachable: serve what is there, clone later
+                log.warning("%s; trying again every %g s", exc, self.settings.faq_fetch_seconds)
+        if self.faq_sync is not None:
+            self.faq_sync.start()
+        else:
+            self.reloader.start()  # first index load runs in the background: /health answers
+        self.events.start()
+
+    def stop_faq(self) -> None:
+        """Stop the FAQ sync or poll and the event listener; close Redis."""
+        self.events.stop()
+        if self.faq_sync is not None:
+            self.faq_sync.stop()
+        self.reloader.stop()
+        if self.redis is not None:
+            self.redis.close()
 
 
 def _services(request: Request) -> Services:

@@ -175,9 +175,21 @@ class UnansweredOut(Body):
 
 
 # ---- operations ----
+class RemoteStatusOut(Body):
+    url: str = Field(description="FAQBOT_FAQ_REMOTE without credentials")
+    head: str | None = Field(description="the commit this server's clone is at")
+    fetched_at: datetime | None
+    error: str | None = Field(description="the last fetch's error, if it failed")
+
+
 class HealthOut(Body):
     status: Literal["ok"]
     reload_error: str | None
+    faq_remote: RemoteStatusOut | None = Field(
+        None, description="the FAQ git remote (null without FAQBOT_FAQ_REMOTE)")
+    redis: Literal["ok", "down"] | None = Field(
+        None, description="Redis for limits and live events (null without FAQBOT_REDIS_URL); "
+        "while down, limits count per machine and streams poll the database")
 
 
 class ReadyOut(Body):
@@ -342,6 +354,20 @@ class EntryListItem(Body):
     category: str
     file: str | None
     question: str
+
+
+class CommitOut(Body):
+    sha: str
+    author: str
+    email: str
+    at: datetime
+    subject: str
+
+
+class CommitsOut(Body):
+    remote: str | None = Field(description="FAQBOT_FAQ_REMOTE without credentials; null "
+                                           "when the FAQ is a plain folder (no history)")
+    commits: list[CommitOut]
 
 
 class EntriesOut(Body):

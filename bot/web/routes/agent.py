@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
+from bot.runtime.events import RESYNC
 from bot.web.deps import AgentDep, ServicesDep, require_agent
 from bot.web.schemas import ERRORS, ReplyIn, ReplyOut, TicketDetailOut, TicketOut, TicketsOut
 
+KEEPALIVE_SECONDS = 15.0
 router = APIRouter(prefix="/api/agent", tags=["agent"], responses=ERRORS,
                    dependencies=[Depends(require_agent)])
 
@@ -35,24 +41,65 @@ def get_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketDetail
 @router.post("/tickets/{ticket_id}/claim", response_model=TicketOut)
 def claim_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Take a ticket; 409 when another agent holds it."""
-    return TicketOut.model_validate(sv.chat.claim(ticket_id, agent.name))
+    ticket = sv.chat.claim(ticket_id, agent.name)
+    sv.announce(ticket_id=ticket_id, what="claimed")
+    return TicketOut.model_validate(ticket)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=ReplyOut)
 def reply_ticket(ticket_id: int, body: ReplyIn, sv: ServicesDep, agent: AgentDep) -> ReplyOut:
     """Send a reply into the shopper's conversation (translated when a pack exists)."""
-    return ReplyOut.model_validate(
-        sv.chat.agent_reply(ticket_id, agent.name, body.text, agent.language)
-    )
+    sent = sv.chat.agent_reply(ticket_id, agent.name, body.text, agent.language)
+    sv.announce(sent.session_id, ticket_id, "replied")
+    return ReplyOut.model_validate(sent)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
 def resolve_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Close a ticket (open, or held by this agent)."""
-    return TicketOut.model_validate(sv.chat.resolve(ticket_id, agent.name))
+    ticket = sv.chat.resolve(ticket_id, agent.name)
+    sv.announce(ticket.session_id, ticket_id, "resolved")
+    return TicketOut.model_validate(ticket)
 
 
 @router.post("/tickets/{ticket_id}/release", response_model=TicketOut)
 def release_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Give a held ticket back to the queue."""
-    return TicketOut.model_validate(sv.chat.release(ticket_id, agent.name))
+    ticket = sv.chat.release(ticket_id, agent.name)
+    sv.announce(ticket_id=ticket_id, what="released")
+    return TicketOut.model_validate(ticket)
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "`queue` events ({ticket_id, what}: opened, message, "
+                                    "claimed, replied, released, resolved); `resync`: reload "
+                                    "the queue"}},
+)
+async def agent_events(
+    request: Request,
+    sv: ServicesDep,
+    timeout: Annotated[float, Query(ge=1, le=3600, description="close after (s)")] = 300,
+) -> StreamingResponse:
+    """Stream changes of the queue from every server, so a console refreshes at once."""
+    sub = sv.events.open("queue")
+
+    async def stream() -> AsyncIterator[str]:
+        deadline = time.monotonic() + timeout
+        try:
+            yield "retry: 3000\n\n"
+            while time.monotonic() < deadline and not await request.is_disconnected():
+                events = await sub.next(
+                    min(KEEPALIVE_SECONDS, max(0.0, deadline - time.monotonic())))
+                for e in events:
+                    kind = "resync" if e.topic == RESYNC else "queue"
+                    yield f"event: {kind}\ndata: {json.dumps(e.data)}\n\n"
+                if not events:
+                    yield ": keepalive\n\n"
+        finally:
+            sv.events.close(sub)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

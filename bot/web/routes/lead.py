@@ -10,23 +10,27 @@
     POST /api/lead/clusters/new-entry            a new entry from a cluster's questions
     POST /api/lead/clusters/dismiss              "not for the FAQ": the cluster stops showing
     GET  /api/lead/history?limit=100             every change made here: who, when, what
+    GET  /api/lead/commits?limit=50              the FAQ's git history (with FAQBOT_FAQ_REMOTE)
     GET  /api/lead/entries                       FAQ files and live entries (for pickers)
 
 The page itself is bot/web/static/lead.html (GET /lead). Edits go through bot/faq/edit.py
 (round-trip YAML, validated before anything is written) and are followed by a reload, so the
-bot answers the new phrasings as soon as the call returns.
+bot answers the new phrasings as soon as the call returns. With FAQBOT_FAQ_REMOTE each edit
+is a commit authored by the lead and pushed before the call returns (bot/faq/remote.py); the
+other servers fetch it within FAQBOT_FAQ_FETCH_SECONDS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from bot.errors import EditRefused, FaqError, InputError
+from bot.errors import EditRefused, FaqError, InputError, RemoteError
 from bot.faq import edit as faq_edit
 from bot.faq.load import faq_files
 from bot.insights.report import period_report, stats, unanswered
@@ -38,6 +42,8 @@ from bot.web.schemas import (
     AddPhrasingsIn,
     ChangeOut,
     ClustersOut,
+    CommitOut,
+    CommitsOut,
     DismissIn,
     DismissOut,
     EditOut,
@@ -75,7 +81,11 @@ def _status(sv: Services) -> StatusOut:
 
 @router.post("/reload", response_model=StatusOut)
 def lead_reload(sv: ServicesDep) -> StatusOut:
-    """Rebuild the index from the FAQ files now; a broken file keeps the last good index."""
+    """Rebuild the index from the FAQ files now (fetched first from the git remote, if any)."""
+    if sv.remote is not None:
+        # A failed fetch shows in /health; the files already here still load.
+        with suppress(RemoteError):
+            sv.remote.sync()
     sv.reloader.reload_now()
     return _status(sv)
 
@@ -131,6 +141,17 @@ def _edit(run: Callable[[], Path]) -> Path:
         raise EditRefused(f"the edit was refused, nothing was written:\n{exc}") from None
 
 
+def saved(sv: Services, edit: Callable[[], Path], author: str, message: str) -> Path:
+    """Run an FAQ edit where the FAQ lives: the folder, or a commit pushed to the git remote.
+
+    With a remote the edit runs on its newest head and is pushed before this returns; it is
+    run again if another server pushed first, and refused (nothing saved) if it cannot be.
+    """
+    if sv.remote is None:
+        return edit()
+    return sv.remote.commit_edit(edit, author, message)
+
+
 def _edited(sv: Services, change: Change) -> EditOut:
     """Reload after an edit; return the change and how the reload went."""
     status = sv.reloader.reload_now()
@@ -149,12 +170,13 @@ def lead_add_phrasings(body: AddPhrasingsIn, sv: ServicesDep, author: LeadName) 
     by_lang = insights.questions_by_language(body.question_ids, body.questions, body.lang)
     if not by_lang:
         raise InputError("choose at least one question to add")
-    path = _edit(lambda: faq_edit.add_phrasings_in_languages(
-        s.faq_dir, body.entry_id, by_lang, author, default_language=s.default_language))
     count = sum(len(v) for v in by_lang.values())
+    summary = f"{count} phrasing(s) in {', '.join(sorted(by_lang))} added to {body.entry_id}"
+    path = saved(sv, lambda: _edit(lambda: faq_edit.add_phrasings_in_languages(
+        s.faq_files_dir, body.entry_id, by_lang, author, default_language=s.default_language)),
+        author, f"faq: {summary}")
     change = insights.record_change(
-        author, "add_phrasings", path.name, body.entry_id, cluster_id,
-        f"{count} phrasing(s) in {', '.join(sorted(by_lang))} added to {body.entry_id}",
+        author, "add_phrasings", path.name, body.entry_id, cluster_id, summary,
         {"questions": by_lang, "question_ids": body.question_ids},
     )
     return _edited(sv, change)
@@ -180,13 +202,13 @@ def lead_new_entry(body: NewEntryIn, sv: ServicesDep, author: LeadName) -> EditO
         entry["category"] = body.category.strip()
     if body.tags:
         entry["tags"] = body.tags
-    path = _edit(lambda: faq_edit.add_entry(s.faq_dir, body.file.strip(), entry, author,
-                                            default_language=s.default_language))
+    count = sum(len(q) for q in questions.values())
+    path = saved(sv, lambda: _edit(lambda: faq_edit.add_entry(
+        s.faq_files_dir, body.file.strip(), entry, author, default_language=s.default_language)),
+        author, f"faq: new entry {entry['id']} ({count} question(s))")
     change = insights.record_change(
         author, "new_entry", path.name, entry["id"], cluster_id,
-        f"new entry {entry['id']} in {path.name} "
-        f"({sum(len(q) for q in questions.values())} question(s))",
-        {"entry": entry},
+        f"new entry {entry['id']} in {path.name} ({count} question(s))", {"entry": entry},
     )
     return _edited(sv, change)
 
@@ -205,6 +227,17 @@ def lead_history(
     return HistoryOut(changes=[ChangeOut.model_validate(c) for c in sv.insights.history(limit)])
 
 
+@router.get("/commits", response_model=CommitsOut)
+def lead_commits(
+    sv: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> CommitsOut:
+    """List the FAQ's git history, newest first: edits made here and pushed from elsewhere."""
+    if sv.remote is None:
+        return CommitsOut(remote=None, commits=[])
+    return CommitsOut(remote=sv.remote.safe_url,
+                      commits=[CommitOut.model_validate(c) for c in sv.remote.log(limit)])
+
+
 @router.get("/entries", response_model=EntriesOut)
 def lead_entries(sv: ServicesDep) -> EntriesOut:
     """List the FAQ files and the live entries, for the page's pickers."""
@@ -219,6 +252,6 @@ def lead_entries(sv: ServicesDep) -> EntriesOut:
     return EntriesOut(
         default_language=s.default_language,
         languages=list(s.supported_languages),
-        files=sorted(p.stem for p in faq_files(s.faq_dir)),
+        files=sorted(p.stem for p in faq_files(s.faq_files_dir)),
         entries=entries,
     )

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from bot.web.deps import ServicesDep
 from bot.web.metrics import CONTENT_TYPE
-from bot.web.schemas import HealthOut, ReadyOut
+from bot.web.schemas import HealthOut, ReadyOut, RemoteStatusOut
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=HealthOut)
 def health(sv: ServicesDep) -> HealthOut:
-    """Say the process is up, with the last reload error if any."""
-    return HealthOut(status="ok", reload_error=sv.bot.status.error)
+    """Say the process is up, with the last reload error and the state of the shared parts."""
+    remote = None
+    if sv.remote is not None:
+        st = sv.remote.status
+        remote = RemoteStatusOut(
+            url=sv.remote.safe_url, head=st.head, error=st.error,
+            fetched_at=datetime.fromtimestamp(st.fetched_at, UTC) if st.fetched_at else None)
+    redis: Literal["ok", "down"] | None = None
+    if sv.redis is not None:
+        redis = "ok" if sv.redis.up and sv.events.live else "down"
+    return HealthOut(status="ok", reload_error=sv.bot.status.error, faq_remote=remote,
+                     redis=redis)
 
 
 @router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -24,7 +23,6 @@ from bot.web.schemas import (
     MessagesOut,
 )
 
-SSE_POLL_SECONDS = 1.0
 SSE_KEEPALIVE_SECONDS = 15.0
 
 router = APIRouter(prefix="/api", tags=["shopper"], responses=ERRORS)
@@ -41,6 +39,8 @@ def post_chat(body: ChatIn, request: Request, sv: ServicesDep) -> ChatOut:
         locale=body.locale, market=body.market, suggestion_id=body.suggestion_id,
         human=body.human,
     ))
+    sv.announce(result.session_id, result.ticket_id,
+                "message" if result.action == "queued" else "opened")
     return ChatOut.model_validate(result)
 
 
@@ -70,26 +70,37 @@ async def get_events(
     """Stream new messages as server-sent events; the browser reconnects with Last-Event-ID."""
     if last_event_id and last_event_id.isdigit():
         after = max(after, int(last_event_id))
-    first = await run_in_threadpool(sv.chat.messages, session_id, after)  # 404 before streaming
+    # Listen before the first read, so a message added in between still wakes the stream.
+    sub = sv.events.open(f"conversation:{session_id}")
+    try:
+        first = await run_in_threadpool(sv.chat.messages, session_id, after)  # 404 now
+    except BaseException:
+        sv.events.close(sub)
+        raise
 
     async def stream() -> AsyncIterator[str]:
         view, cursor = first, after
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
-        yield "retry: 3000\n\n"
-        while True:
-            for m in view.messages:
-                cursor = m.id
-                payload = MessageOut.model_validate(m).model_dump_json()
-                yield f"id: {cursor}\nevent: message\ndata: {payload}\n\n"
-                quiet_since = time.monotonic()
-            if time.monotonic() >= deadline or await request.is_disconnected():
-                return
-            if time.monotonic() - quiet_since >= SSE_KEEPALIVE_SECONDS:
-                yield ": keepalive\n\n"  # keeps proxies from closing an idle stream
-                quiet_since = time.monotonic()
-            await asyncio.sleep(SSE_POLL_SECONDS)
-            view = await run_in_threadpool(sv.chat.messages, session_id, cursor)
+        try:
+            yield "retry: 3000\n\n"
+            while True:
+                for m in view.messages:
+                    cursor = m.id
+                    payload = MessageOut.model_validate(m).model_dump_json()
+                    yield f"id: {cursor}\nevent: message\ndata: {payload}\n\n"
+                    quiet_since = time.monotonic()
+                if time.monotonic() >= deadline or await request.is_disconnected():
+                    return
+                if time.monotonic() - quiet_since >= SSE_KEEPALIVE_SECONDS:
+                    yield ": keepalive\n\n"  # keeps proxies from closing an idle stream
+                    quiet_since = time.monotonic()
+                # Woken by an event from any server, else after the poll interval (1 s
+                # without Redis, a few seconds as a safety net with it).
+                await sub.next(min(sv.events.poll_seconds, max(0.0, deadline - time.monotonic())))
+                view = await run_in_threadpool(sv.chat.messages, session_id, cursor)
+        finally:
+            sv.events.close(sub)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

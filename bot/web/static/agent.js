@@ -46,9 +46,12 @@
     constructor(status, detail) { super(detail || "HTTP " + status); this.status = status; }
   }
 
+  function authHeaders() {
+    return { "X-Agent-Key": auth.key, "X-Agent-Name": auth.name || "agent" };
+  }
+
   async function api(path, body) {
-    const headers = { Accept: "application/json", "X-Agent-Key": auth.key,
-      "X-Agent-Name": auth.name || "agent" };
+    const headers = { Accept: "application/json", ...authHeaders() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res;
     try {
@@ -335,6 +338,58 @@
     await loadTicket(selected.id, true);
   }
 
+  // ------------------------------------------------------------ live queue events
+  // GET /api/agent/events says at once when a ticket is opened, claimed, answered, released
+  // or resolved on any server; the console then refreshes instead of waiting for its poll,
+  // which stays as the fallback (no stream, a proxy that buffers, an old server).
+  let listening = null; // AbortController of the open stream
+  let refreshTimer = null;
+
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(tick, 100); // a burst of events is one refresh
+  }
+
+  async function listen() {
+    if (listening || !auth.key) return;
+    const ctrl = new AbortController();
+    listening = ctrl;
+    let pause = 1000;
+    while (listening === ctrl) {
+      try {
+        const res = await fetch("/api/agent/events?timeout=900", {
+          headers: { Accept: "text/event-stream", ...authHeaders() }, signal: ctrl.signal });
+        if (res.status === 401 || res.status === 403) break; // the poll shows the sign-in
+        if (!res.ok || !res.body) throw new Error("HTTP " + res.status);
+        pause = 1000;
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            if (/^event: (queue|resync)$/m.test(block)) refreshSoon();
+          }
+        }
+      } catch {
+        if (ctrl.signal.aborted) break;
+      }
+      if (listening !== ctrl) break;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 30000);
+    }
+    if (listening === ctrl) listening = null;
+  }
+
+  function stopListening() {
+    if (listening) listening.abort();
+    listening = null;
+  }
+
   // ------------------------------------------------------------ wiring
   $("login").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -356,6 +411,7 @@
   });
 
   $("signout").addEventListener("click", () => {
+    stopListening();
     auth.clear();
     selectedId = null; selected = null;
     showLogin("");
@@ -395,6 +451,7 @@
   function start() {
     showApp();
     loadQueue();
+    listen();
   }
 
   if (auth.key && auth.name) start(); else showLogin("");
