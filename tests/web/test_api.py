@@ -326,7 +326,7 @@ def test_lead_status_reload_stats_unanswered(client: TestClient) -> None:
 # ---- operations and pages ----
 def test_health_ready_and_request_ids(client: TestClient) -> None:
     h = client.get("/health", headers={"X-Request-ID": "abc-123"})
-    assert h.json() == {"status": "ok", "reload_error": None}
+    assert h.json() == {"status": "ok", "reload_error": None, "faq_remote": None, "redis": None}
     assert h.headers["X-Request-ID"] == "abc-123"
     assert len(client.get("/health").headers["X-Request-ID"]) >= 8
     ready = client.get("/ready")

@@ -201,7 +201,11 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(server: str, browser: 
     console.get_by_role("button", name="Sign in").click()
     expect(console.get_by_text("The agent key was not accepted.")).to_be_visible()
     console.get_by_label("Agent key").fill(AGENT_KEY)
-    console.get_by_role("button", name="Sign in").click()
+    # Signed in, the console listens to the queue's live events (the poll is the fallback).
+    with console.expect_response(lambda r: "/api/agent/events" in r.url) as stream:
+        console.get_by_role("button", name="Sign in").click()
+    assert stream.value.status == 200
+    assert stream.value.headers["content-type"].startswith("text/event-stream")
     expect(console.get_by_text("Signed in as Ana")).to_be_visible()
     # The queue's language filter lists the languages the server supports, named in English.
     options = console.locator("#f-lang option")
@@ -222,7 +226,7 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(server: str, browser: 
     w.locator(".head").get_by_role("button", name="Close chat").click()  # browses on
 
     row = console.locator("button.ticket").filter(has_text="My dog chewed the remote")
-    expect(row).to_be_visible(timeout=15_000)  # arrived through polling, no reload
+    expect(row).to_be_visible(timeout=15_000)  # arrived by itself, no reload
     expect(row).to_contain_text("EN")
     expect(row).to_contain_text("due in")
     expect(row).to_contain_text("new")

@@ -36,6 +36,7 @@ ROUTES = {
     ("post", "/api/agent/tickets/{ticket_id}/reply"),
     ("post", "/api/agent/tickets/{ticket_id}/resolve"),
     ("post", "/api/agent/tickets/{ticket_id}/release"),
+    ("get", "/api/agent/events"),
     ("post", "/api/lead/reload"),
     ("get", "/api/lead/status"),
     ("get", "/api/lead/stats"),
@@ -91,7 +92,8 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
     assert props(schema, "StatsOut") >= {"totals", "per_language", "per_day"}
     assert props(schema, "QuestionOut") >= {
         "id", "text", "language", "action", "faq_id", "score", "created_at"}
-    assert props(schema, "HealthOut") == {"status", "reload_error"}
+    assert props(schema, "HealthOut") == {"status", "reload_error", "faq_remote", "redis"}
+    assert props(schema, "RemoteStatusOut") == {"url", "head", "fetched_at", "error"}
     assert props(schema, "ReadyOut") == {"index", "database"}
 
 
