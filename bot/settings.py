@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +41,64 @@ ISO_639_1 = frozenset(
     "st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo "
     "za zh zu".split()
 )
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to send mail, parsed from FAQBOT_SMTP_URL."""
+
+    host: str
+    port: int
+    implicit_tls: bool  # smtps:// (TLS from the first byte); smtp:// may upgrade by STARTTLS
+    starttls: str  # "auto" (when offered), "require" or "off"; smtp:// only
+    username: str | None
+    password: str | None
+    timeout: float
+
+
+_STARTTLS = ("auto", "require", "off")
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """Parse ``smtp[s]://[user[:password]@]host[:port][?starttls=auto|require|off&timeout=S]``.
+
+    Raises ValueError naming what to fix. Credentials are percent-decoded, so a password
+    with '@' or ':' is written %40 / %3A.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a URL: {exc}") from None
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("use smtp://host:587 (STARTTLS when offered) or smtps://host:465")
+    if not parts.hostname:
+        raise ValueError("names no host, e.g. smtp://user:password@mail.example.com:587")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError("takes no path or fragment")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"starttls", "timeout"})
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; known: starttls, timeout")
+    starttls = query.get("starttls", ["auto"])[-1]
+    if starttls not in _STARTTLS:
+        raise ValueError(f"starttls must be one of {_STARTTLS}, got {starttls!r}")
+    try:
+        timeout = float(query.get("timeout", ["30"])[-1])
+    except ValueError:
+        raise ValueError("timeout must be a number of seconds") from None
+    if not 0 < timeout <= 600:
+        raise ValueError("timeout must be between 0 and 600 seconds")
+    implicit = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587),
+        implicit_tls=implicit,
+        starttls="off" if implicit else starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        timeout=timeout,
+    )
 
 
 @dataclass(frozen=True)
@@ -129,11 +189,19 @@ class Settings(BaseSettings):
     workers: int = Field(0, ge=0, le=64)
     sla_minutes_normal: int = 240
     sla_minutes_urgent: int = 30
-    retention_days: int = 90
+    retention_days: int = Field(90, ge=0)
     shop_name: str = "our shop"
     reload_poll_seconds: float = 2.0
     # Shopper messages and feedback per conversation per minute (per process, like the IP limit).
     conversation_rate_limit_per_minute: int = Field(20, ge=1)
+    # E-mail follow-up (issue 18): empty URL = no e-mail (the widget does not offer it).
+    smtp_url: SecretStr = SecretStr("")
+    # The sender, e.g. "Shop support <support@shop.example>"; required with FAQBOT_SMTP_URL.
+    mail_from: str = ""
+    # How long an agent's reply may wait unread in the chat before it goes by e-mail.
+    email_after_seconds: int = Field(120, ge=0, le=7 * 24 * 3600)
+    # Shoppers' photos, outside the web root; share it between machines (one volume).
+    photos_dir: Path = Path("data/photos")
     # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
     # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
     triage_rules_file: Path | None = None
@@ -217,6 +285,7 @@ class Settings(BaseSettings):
         _ = self.thresholds  # building each lane's thresholds refuses bad values
         if self.max_message_chars < 1:
             raise ValueError("FAQBOT_MAX_MESSAGE_CHARS must be positive")
+        self._check_mail()
         if self.environment == "production":
             for name, secret, dev in (
                 ("FAQBOT_AGENT_KEY", self.agent_key, DEV_AGENT_KEY),
@@ -229,6 +298,28 @@ class Settings(BaseSettings):
                         "production (the development default is public)"
                     )
         return self
+
+    def _check_mail(self) -> None:
+        url = self.smtp_url.get_secret_value()
+        if not url:
+            return
+        try:
+            parse_smtp_url(url)
+        except ValueError as exc:
+            # The URL may hold a password: name the variable, never echo the value.
+            raise ValueError(f"FAQBOT_SMTP_URL {exc}") from None
+        _name, address = parseaddr(self.mail_from)
+        if not self.mail_from or "@" not in address:
+            raise ValueError(
+                "FAQBOT_MAIL_FROM must be a sender address such as "
+                "'Shop support <support@shop.example>' when FAQBOT_SMTP_URL is set"
+            )
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """Return the parsed FAQBOT_SMTP_URL, or None when e-mail is off."""
+        url = self.smtp_url.get_secret_value()
+        return parse_smtp_url(url) if url else None
 
     @property
     def thresholds(self) -> LaneThresholds:

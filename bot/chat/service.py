@@ -29,6 +29,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.chat.followup import Followup
 from bot.chat.intents import wants_person
 from bot.chat.notices import handoff_notice, notice
 from bot.chat.tickets import TicketStore, ticket_guesses, ticket_view
@@ -39,6 +40,7 @@ from bot.chat.views import (
     ConversationView,
     FeedbackResult,
     MessageView,
+    PhotoView,
     TicketDetail,
     TicketView,
     TranscriptLine,
@@ -49,7 +51,15 @@ from bot.matching.bot import FaqBot, Guess, Query, Reply, normalise_message
 from bot.matching.language import Detection, supported_language
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import (
+    Conversation,
+    Feedback,
+    Message,
+    Photo,
+    QuestionLog,
+    Ticket,
+    utcnow,
+)
 from bot.translate.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -59,17 +69,18 @@ MAX_AGENT_REPLY_CHARS = 5000
 MAX_COMMENT_CHARS = 1000
 POLL_LIMIT = 200
 # Session.info key: the ids of the messages a transaction added, for the cursor.
-_ADDED = "faqbot_added_messages"
+_ADDED = ADDED_MESSAGES = "faqbot_added_messages"
 _MESSAGES = cast(Table, Message.__table__)
 _QUESTIONS = cast(Table, QuestionLog.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _TICKETS = cast(Table, Ticket.__table__)
 
 
-def message_view(m: Message) -> MessageView:
-    """Return a message as the shopper's side sees it."""
+def message_view(m: Message, photos: int = 0) -> MessageView:
+    """Return a message as the shopper's side sees it (an agent's name, never their key)."""
     return MessageView(id=m.id, role=m.role, text=m.text, language=m.language,
-                       created_at=m.created_at, action=m.action, faq_id=m.faq_id)
+                       created_at=m.created_at, action=m.action, faq_id=m.faq_id,
+                       author=m.author if m.role == "agent" else None, photos=photos)
 
 
 def conversation_state(ticket: Ticket | None) -> str:
@@ -121,8 +132,10 @@ class ChatService:
         tickets: TicketStore,
         settings: Settings,
         translator: Translator,
+        followup: Followup | None = None,
     ) -> None:
         self.db = db
+        self.followup = followup  # e-mail follow-up of agents' replies (bot/chat/followup.py)
         self.bot = bot
         self.tickets = tickets
         self.settings = settings
@@ -369,7 +382,11 @@ class ChatService:
                 select(Message).where(Message.conversation_id == sid, Message.id > after)
                 .order_by(Message.id).limit(limit)
             ).all()
-            items = [message_view(m) for m in rows]
+            shopper = [m.id for m in rows if m.role == "shopper"]
+            photos = {} if not shopper else {int(mid): int(n) for mid, n in s.execute(
+                select(Photo.message_id, func.count()).where(Photo.message_id.in_(shopper))
+                .group_by(Photo.message_id))}
+            items = [message_view(m, photos.get(m.id, 0)) for m in rows]
             return ConversationView(
                 session_id=sid,
                 state=conversation_state(ticket),
@@ -422,6 +439,13 @@ class ChatService:
             ).all()
             view = ticket_view(t)
             guesses = ticket_guesses(t)
+            email = Followup.contact_email(s, t.conversation_id)
+            pictures: dict[int, list[PhotoView]] = {}
+            for p in s.scalars(select(Photo).where(Photo.conversation_id == t.conversation_id)
+                               .order_by(Photo.id)):
+                pictures.setdefault(p.message_id, []).append(PhotoView(
+                    id=p.id, content_type=p.content_type, width=p.width, height=p.height,
+                    size=p.size, removed=p.removed_at is not None))
         transcript = []
         for m in rows:
             if m.role == "agent" and m.original_text is not None:
@@ -433,10 +457,11 @@ class ChatService:
                 for_agent = self.translations.get(m.text, m.language, agent_language)
             transcript.append(TranscriptLine(
                 id=m.id, role=m.role, text=m.text, language=m.language,
-                text_for_agent=for_agent, created_at=m.created_at,
+                text_for_agent=for_agent, created_at=m.created_at, author=m.author,
+                photos=pictures.get(m.id, []),
             ))
         return TicketDetail(**vars(view), guesses=guesses,
-                            transcript=transcript)
+                            transcript=transcript, email=email)
 
     def agent_reply(
         self, ticket_id: int, agent: str, text: str, agent_language: str
@@ -466,7 +491,16 @@ class ChatService:
                                original_text=body if translated else None,
                                original_language=agent_language if translated else None)
             item = message_view(s.get_one(Message, msg_id))
-        return AgentReply(message=item, translated=translated, session_id=t.conversation_id)
+            mailed = self.followup is not None and self.followup.queue_reply(
+                s, t.conversation_id, msg_id)
+        return AgentReply(message=item, translated=translated, session_id=t.conversation_id,
+                          may_email=mailed)
+
+    def check_conversation(self, sid: str) -> None:
+        """Raise NotFoundError unless the conversation exists (before a costly upload)."""
+        with self.db.read() as s:
+            if not SESSION_ID.match(sid) or s.get(Conversation, sid) is None:
+                raise NotFoundError(f"no conversation {sid!r}: start one with POST /api/chat")
 
     def resolve(self, ticket_id: int, agent: str) -> TicketView:
         """Resolve a ticket and tell the shopper in their language."""

@@ -55,6 +55,8 @@ class MessageView:
     created_at: datetime
     action: str | None
     faq_id: str | None
+    author: str | None = None  # the agent's name, on agent replies
+    photos: int = 0  # photos sent with it (the shopper's side sees how many, not them)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,18 @@ class TicketView:
 
 
 @dataclass(frozen=True)
+class PhotoView:
+    """A shopper's photo as an agent's transcript lists it (fetched by id with the key)."""
+
+    id: int
+    content_type: str
+    width: int
+    height: int
+    size: int
+    removed: bool  # deleted after the retention period
+
+
+@dataclass(frozen=True)
 class TranscriptLine:
     """One line of a ticket's conversation, also in the agent's language where it differs."""
 
@@ -106,6 +120,8 @@ class TranscriptLine:
     language: str | None
     text_for_agent: str | None
     created_at: datetime
+    author: str | None = None
+    photos: list[PhotoView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,7 @@ class TicketDetail(TicketView):
 
     guesses: list[Guess] = field(default_factory=list)
     transcript: list[TranscriptLine] = field(default_factory=list)
+    email: str | None = None  # where replies the shopper does not read here are mailed
 
 
 @dataclass(frozen=True)
@@ -123,3 +140,26 @@ class AgentReply:
     message: MessageView
     translated: bool
     session_id: str = ""  # the conversation: where the live event goes (not in the API)
+    may_email: bool = False  # the shopper left an address: unread, the reply is mailed
+
+
+@dataclass(frozen=True)
+class FollowupView:
+    """What the widget offers about e-mail: leave an address now, or the one left."""
+
+    email_offer: bool
+    email: str | None
+
+
+@dataclass(frozen=True)
+class PhotoMessageResult:
+    """The answer to a photo upload: the shopper's message, and whether it went to a person."""
+
+    session_id: str
+    message_id: int
+    action: str  # handoff | queued
+    language: str
+    ticket_id: int | None
+    notice: str | None
+    cursor: int
+    photos: int

@@ -43,6 +43,39 @@ logger = logging.getLogger(__name__)
 _LOCK = threading.RLock()
 _STEM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+def read_entry(faq_dir: Path, entry_id: str, default_language: str = "en") -> tuple[Path, Entry]:
+    """Return the file holding an entry and the entry as written there now."""
+    return _find_entry_file(faq_dir, entry_id, default_language)
+
+
+def edit_answer(
+    faq_dir: Path,
+    entry_id: str,
+    lang: str,
+    text: str,
+    author: str,
+    *,
+    expected: str | None = None,
+    default_language: str = "en",
+) -> tuple[Path, str | None]:
+    """Write or rewrite one language's answer as a lead; return the file and the old text.
+
+    ``expected`` is the answer as the lead last saw it ("" for none): when the file says
+    otherwise now, someone else saved meanwhile and ConflictError leaves the file alone.
+    """
+    with _LOCK:
+        _path, entry = _find_entry_file(faq_dir, entry_id, default_language)
+        before = entry.answer.get(lang)
+        if expected is not None and (before or "") != expected.strip():
+            raise ConflictError(f"the {lang} answer of {entry_id} changed since you opened it "
+                                "(someone else saved it); look at it again before saving")
+        if before == text.strip() and lang not in entry.drafts:
+            raise InputError("nothing changed: the answer already reads so")
+        path = set_answers(faq_dir, entry_id, {lang: text}, False, author,
+                           default_language=default_language, overwrite=True)
+    return path, before
+
+
 def _find_entry_file(faq_dir: Path, entry_id: str, default_language: str) -> tuple[Path, Entry]:
     for path in faq_files(faq_dir):
         for entry in parse_file(path, default_language).entries:
@@ -300,12 +333,14 @@ def set_answers(
     author: str,
     *,
     default_language: str = "en",
+    overwrite: bool = False,
 ) -> Path:
     """Write answers in some languages to an entry; return the file edited.
 
-    A lead-written (non-draft) answer is never overwritten: ConflictError, nothing written.
-    With ``draft`` the languages are added to the entry's ``drafts:`` list (a machine draft
-    waiting for review); without it, a language written over a draft leaves that list.
+    A lead-written (non-draft) answer is overwritten only with ``overwrite`` (a lead editing
+    it); otherwise ConflictError, nothing written. With ``draft`` the languages are added to
+    the entry's ``drafts:`` list (a machine draft waiting for review); without it, a
+    language written over a draft leaves that list (the lead reviewed it).
     """
     for lang in answers:
         _check_lang(lang)
@@ -315,7 +350,7 @@ def set_answers(
 
     def mutate(item: CommentedMap, old: Entry, indent: int) -> Entry | None:
         locked = sorted(lang for lang in clean if lang in old.answer and lang not in old.drafts)
-        if locked:
+        if locked and not overwrite:
             raise ConflictError(
                 f"entry '{old.id}' already has a reviewed answer in {', '.join(locked)}; "
                 "edit it in the YAML file instead"
@@ -325,7 +360,9 @@ def set_answers(
         answer = item["answer"]
         kind = rt.scalar_kind(answer.values())
         for lang, text in clean.items():
-            answer[lang] = rt.styled(text, kind, indent)
+            # A rewritten answer keeps the style it was written in; a new one its siblings'.
+            own = rt.scalar_kind([answer[lang]]) if lang in answer else None
+            answer[lang] = rt.styled(text, own or kind, indent)
         drafts = list(old.drafts)
         node = item.get("drafts")
         if draft:

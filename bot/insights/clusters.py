@@ -418,6 +418,7 @@ class Insights:
         """Return the latest distinct questions of each cluster (one indexed query each)."""
         a = InsightAssignment
         picked: dict[int, list[tuple[int, str, str, str, datetime | None]]] = {}
+        repeats: dict[int, int] = {}  # question id -> times asked in its words
         for cid in top:
             rows = s.execute(self._scope(
                 select(a.question_id, QuestionLog.text, a.language, a.action, a.asked_at)
@@ -426,15 +427,16 @@ class Insights:
                 .order_by(a.question_id.desc())
                 .limit(per_cluster * 4)
             ).all()
-            seen: set[str] = set()
+            seen: dict[str, int] = {}  # wording -> its place in items
             items = picked[cid] = []
             for qid, body, language, action, asked in rows:
                 norm = normalise_phrasing(body or "")
-                if norm not in seen:
-                    seen.add(norm)
+                if norm in seen:
+                    repeats[items[seen[norm]][0]] += 1  # asked again in these words
+                elif len(items) < per_cluster:
+                    seen[norm] = len(items)
                     items.append((qid, body or "", language, action, as_datetime(asked)))
-                if len(items) >= per_cluster:
-                    break
+                    repeats[qid] = 1
         ids = [item[0] for items in picked.values() for item in items]
         unhelpful: set[int] = set()
         if ids:
@@ -444,7 +446,8 @@ class Insights:
             ).all())
         return {
             cid: [Example(id=qid, text=body, language=language,
-                          kind="not_helpful" if qid in unhelpful else action, created_at=at)
+                          kind="not_helpful" if qid in unhelpful else action, created_at=at,
+                          repeats=repeats.get(qid, 1))
                   for qid, body, language, action, at in items]
             for cid, items in picked.items()
         }

@@ -37,6 +37,7 @@ class Example:
     language: str
     kind: str  # clarify | handoff | not_helpful
     created_at: datetime | None
+    repeats: int = 1  # times asked in these same words (among the recent ones read)
 
 
 @dataclass(frozen=True)

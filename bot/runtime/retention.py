@@ -2,9 +2,11 @@
 
 Shoppers' messages are personal data (GDPR), so once they are older than the retention
 period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
-previews of resolved tickets become empty, feedback comments NULL. Every row stays, with its
-language, action, scores, entry and times, so stats, reports and cluster counts do not
-change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+previews of resolved tickets become empty, feedback comments NULL; e-mail addresses left
+for the follow-up are deleted (and the SMTP answers in the outbox, which may name them);
+photo files are deleted, their rows marked removed. Every row stays (but the address's),
+with its language, action, scores, entry and times, so stats, reports and cluster counts
+do not change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
 the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
@@ -17,12 +19,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
+from bot.chat.photos import PhotoStore
 from bot.errors import ConfigError
 from bot.runtime.jobs import PeriodicJob
 from bot.store.db import Database
-from bot.store.models import Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import (
+    ConversationContact,
+    Feedback,
+    MailOutbox,
+    Message,
+    Photo,
+    QuestionLog,
+    Ticket,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +50,26 @@ class RetentionReport:
     messages: int = 0
     comments: int = 0
     previews: int = 0
+    contacts: int = 0
+    mail_errors: int = 0
+    photos: int = 0
 
     @property
     def total(self) -> int:
-        return self.questions + self.messages + self.comments + self.previews
+        return (self.questions + self.messages + self.comments + self.previews + self.contacts
+                + self.mail_errors + self.photos)
 
 
-def purge_text(db: Database, days: int, now: datetime | None = None) -> RetentionReport:
-    """Remove shopper text older than ``days`` days, keeping every row; 0 days = keep all."""
+def purge_text(
+    db: Database, days: int, now: datetime | None = None, photos: PhotoStore | None = None
+) -> RetentionReport:
+    """Remove shopper text, addresses and photos older than ``days`` days; 0 days = keep all."""
     if days < 0:
         raise ConfigError(f"FAQBOT_RETENTION_DAYS must be >= 0 (0 = keep text), got {days}")
     if days == 0:
         return RetentionReport(None)
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
     with db.write() as s:
         questions = _rowcount(s.execute(
             update(QuestionLog)
@@ -73,12 +92,38 @@ def purge_text(db: Database, days: int, now: datetime | None = None) -> Retentio
             .where(Ticket.created_at < cutoff, Ticket.state == "resolved", Ticket.preview != "")
             .values(preview="")
         ))
-    report = RetentionReport(cutoff, questions, messages, comments, previews)
+        # An address left (or changed) longer ago than the period goes: mails still waiting
+        # for it are then skipped by the outbox.
+        contacts = _rowcount(s.execute(
+            delete(ConversationContact).where(ConversationContact.updated_at < cutoff)
+        ))
+        mail_errors = _rowcount(s.execute(
+            update(MailOutbox)
+            .where(MailOutbox.created_at < cutoff, MailOutbox.last_error.is_not(None))
+            .values(last_error=None)
+        ))
+        old_photos = s.execute(
+            select(Photo.id, Photo.file)
+            .where(Photo.created_at < cutoff, Photo.removed_at.is_(None))
+        ).all()
+        if old_photos:
+            s.execute(update(Photo).where(Photo.id.in_([p.id for p in old_photos]))
+                      .values(removed_at=now))
+    # Files go after the commit: a crash in between leaves files the sweep below removes.
+    if photos is not None:
+        for p in old_photos:
+            photos.remove(p.file)
+        with db.read() as s:
+            known = set(s.scalars(select(Photo.file).where(Photo.removed_at.is_(None))))
+        photos.sweep(known)
+    report = RetentionReport(cutoff, questions, messages, comments, previews, contacts,
+                             mail_errors, len(old_photos))
     if report.total:
         log.info(
             "retention: removed text older than %s from %d questions, %d messages, "
-            "%d comments, %d ticket previews",
-            cutoff.date().isoformat(), questions, messages, comments, previews,
+            "%d comments, %d ticket previews; %d e-mail addresses, %d mail errors, %d photos",
+            cutoff.date().isoformat(), questions, messages, comments, previews, contacts,
+            mail_errors, len(old_photos),
         )
     return report
 
@@ -93,7 +138,8 @@ class RetentionJob(PeriodicJob):
 
     thread_name = "faq-retention"
 
-    def __init__(self, db: Database, days: int, interval_seconds: float = DAY_SECONDS) -> None:
+    def __init__(self, db: Database, days: int, interval_seconds: float = DAY_SECONDS,
+                 photos: PhotoStore | None = None) -> None:
         if days < 0:
             raise ConfigError(f"FAQBOT_RETENTION_DAYS must be >= 0 (0 = keep text), got {days}")
         if interval_seconds <= 0:
@@ -101,12 +147,13 @@ class RetentionJob(PeriodicJob):
         super().__init__(interval_seconds)
         self.db = db
         self.days = days
+        self.photos = photos
         self.last: RetentionReport | None = None
         self.runs = 0
 
     def run_once(self) -> RetentionReport:
         """Purge once and remember the outcome."""
-        self.last = purge_text(self.db, self.days)
+        self.last = purge_text(self.db, self.days, photos=self.photos)
         self.runs += 1
         return self.last
 

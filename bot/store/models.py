@@ -8,6 +8,11 @@ way) and come back as aware UTC datetimes. Schema changes go through Alembic
 No shopper text is stored in the insight tables: a cluster keeps the embedding of its first
 question (its leader), and what a lead sees of its members is read from the question log,
 whose text the retention job blanks.
+
+The follow-up tables keep personal data in as few places as possible: the e-mail address
+only in ``conversation_contacts`` (deleted by the retention job), photos as files named by
+a random token (the row says which conversation), and the mail outbox holds ids, never an
+address or a text: a mail is composed when it is sent, from what the conversation holds then.
 """
 
 from __future__ import annotations
@@ -242,3 +247,75 @@ class DismissedCluster(Base):
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
     author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# ---- follow-up: e-mail contacts, the mail outbox, photos ----
+class ConversationContact(Base):
+    """The e-mail address a shopper left after a handoff, and whether they are still here.
+
+    ``seen_at`` / ``delivered_id`` are written by the shopper's polls from a visible page
+    (at most every few seconds): an agent's reply is mailed only when it was not shown.
+    """
+
+    __tablename__ = "conversation_contacts"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    # The page the widget was on: the mail links back to it (origin checked when given).
+    return_url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    delivered_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MailOutbox(Base):
+    """One follow-up mail to send: agent replies ``first_message_id..last_message_id``.
+
+    States: pending -> sending (claimed, with a lease) -> sent | skipped (read in the chat,
+    or no address any more) | failed (refused for good, or too many tries). A claim is one
+    conditional UPDATE, so of several worker processes exactly one sends a row.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    first_message_id: Mapped[int] = mapped_column(Integer)
+    last_message_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    claim: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # The SMTP server's last answer; may name the address, so retention blanks it.
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Photo(Base):
+    """A shopper's photo: re-encoded image file in FAQBOT_PHOTOS_DIR, shown to agents only."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    file: Mapped[str] = mapped_column(String(80))  # relative to FAQBOT_PHOTOS_DIR
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # Set when retention deleted the file; the row stays so counts and transcripts hold.
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -63,9 +63,13 @@ def create_app(
         await run_in_threadpool(sv.start_faq)
         sv.retention.start()
         sv.cluster_warmer.start()
+        if sv.outbox is not None:
+            sv.outbox.start()
         try:
             yield
         finally:
+            if sv.outbox is not None:
+                sv.outbox.stop()
             sv.cluster_warmer.stop()
             sv.retention.stop()
             await run_in_threadpool(sv.stop_faq)
@@ -88,7 +92,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "X-Request-ID", "X-Agent-Key", "X-Agent-Name",
                            "X-Agent-Language", "X-Lead-Key", "Last-Event-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],

@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
+from bot.chat.followup import Followup
+from bot.chat.photos import PhotoStore
 from bot.chat.service import ChatService
 from bot.chat.tickets import TicketStore, Triage
 from bot.errors import InputError, RemoteError
@@ -25,9 +28,11 @@ from bot.matching.bot import FaqBot
 from bot.runtime.clustering import ClusterWarmer
 from bot.runtime.events import EventBus
 from bot.runtime.limits import Limit, make_limit
+from bot.runtime.outbox import Outbox, OutboxJob
 from bot.runtime.redis_link import RedisLink
 from bot.runtime.reloader import FaqSync, Reloader
 from bot.runtime.retention import RetentionJob
+from bot.runtime.smtp import SmtpMailer
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.translate.translator import Translator
@@ -35,6 +40,7 @@ from bot.web.auth import Keys
 from bot.web.metrics import Metrics, StateCollector
 
 log = logging.getLogger(__name__)
+WEB_ROOT = Path(__file__).resolve().parent / "static"  # photos must never be stored under it
 
 POLLS_PER_MINUTE = 120  # a widget polling every 0.5 s at most, per conversation
 _NAME = re.compile(r"^[\w .@-]{1,64}$")
@@ -64,11 +70,16 @@ class Services:
         self.tickets = TicketStore(
             triage, {"urgent": settings.sla_minutes_urgent, "normal": settings.sla_minutes_normal}
         )
-        self.chat = ChatService(self.db, bot, self.tickets, settings, translator)
+        self.followup = Followup(self.db, settings)
+        self.photos = PhotoStore(settings.photos_dir, web_root=WEB_ROOT)
+        self.chat = ChatService(self.db, bot, self.tickets, settings, translator, self.followup)
+        smtp = settings.smtp
+        # Each process sends the mails that are due; claims keep one row to one sender.
+        self.outbox = OutboxJob(Outbox(self.db, self.followup, SmtpMailer(smtp))) if smtp else None
         self.insights = Insights(self.db, bot)
         self.reloader = Reloader(bot, settings.reload_poll_seconds)
         self.retention = RetentionJob(self.db, settings.retention_days,
-                                      jobs.retention_interval_seconds)
+                                      jobs.retention_interval_seconds, photos=self.photos)
         self.cluster_warmer = ClusterWarmer(self.insights, jobs.cluster_interval_seconds,
                                             lock_file=settings.index_dir / ".clusters.lock")
         # Several machines (issue 19): the FAQ in a git remote, limits and events in Redis.

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from bot.chat.images import PhotoRejected
 from bot.errors import (
     AuthError,
     ConflictError,
@@ -18,11 +19,13 @@ from bot.errors import (
     NotFoundError,
     RateLimited,
 )
+from bot.web.uploads import NotMultipart
 
 log = logging.getLogger(__name__)
 
 # The most specific class first: the first match wins.
 STATUS: list[tuple[type[FaqbotError], int]] = [
+    (NotMultipart, 415),
     (MessageTooLong, 413),
     (RateLimited, 429),
     (EditRefused, 422),
@@ -33,8 +36,15 @@ STATUS: list[tuple[type[FaqbotError], int]] = [
 ]
 
 
+# A refused photo's status follows its code (the widget words it by code, in its language).
+PHOTO_STATUS = {"photo_type": 415, "photo_too_large": 413, "photo_too_many": 400,
+                "photo_unreadable": 422, "photo_empty": 400}
+
+
 def status_for(exc: FaqbotError) -> int:
     """Map an error of bot.errors to its HTTP status."""
+    if isinstance(exc, PhotoRejected):
+        return PHOTO_STATUS.get(exc.code, 400)
     for kind, code in STATUS:
         if isinstance(exc, kind):
             return code
@@ -50,7 +60,10 @@ async def faqbot_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": "ApiKey"}
     if code >= 500:
         log.error("request failed: %s", exc)
-    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+    body: dict[str, str | None] = {"detail": str(exc)}
+    if isinstance(exc, PhotoRejected):
+        body.update(code=exc.code, filename=exc.filename)
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,10 @@ from bot.web.logs import request_id_var
 access_log = logging.getLogger("bot.access")
 
 MAX_BODY_BYTES = 64 * 1024
+# The photo upload streams to disk and counts its own bytes (bot/web/uploads.py): three
+# 10 MB photos, the multipart framing and a caption.
+PHOTO_BODY_BYTES = 3 * 10 * 1024 * 1024 + 64 * 1024
+_PHOTO_PATH = re.compile(r"^/api/conversations/[^/]+/photos$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -48,9 +52,10 @@ class RequestContextMiddleware:
         path = scope.get("path", "")
         try:
             length = headers.get(b"content-length", b"").decode("latin-1")
-            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            limit = PHOTO_BODY_BYTES if _PHOTO_PATH.match(path) else MAX_BODY_BYTES
+            if length.isdigit() and int(length) > limit:
                 too_big = JSONResponse(
-                    {"detail": f"the request body is over {MAX_BODY_BYTES} bytes"},
+                    {"detail": f"the request body is over {limit} bytes"},
                     status_code=413,
                 )
                 await too_big(scope, receive, send_with_id)

@@ -60,6 +60,13 @@ class MessageOut(Body):
     created_at: datetime
     action: str | None
     faq_id: str | None
+    author: str | None = Field(None, description="the agent's name, on agent replies")
+    photos: int = Field(0, description="photos sent with it (shown to agents only)")
+
+
+class FollowupOut(Body):
+    email_offer: bool = Field(description="offer to leave an e-mail address now")
+    email: str | None = Field(description="the address replies go to when unread here")
 
 
 class MessagesOut(Body):
@@ -69,6 +76,28 @@ class MessagesOut(Body):
     language: str
     messages: list[MessageOut]
     cursor: int
+    followup: FollowupOut | None = None
+
+
+class ContactIn(Body):
+    email: str = Field(max_length=320)
+    page: str | None = Field(None, max_length=2000,
+                             description="the page the chat is on; the e-mail links back to it")
+
+
+class ContactOut(Body):
+    email: str
+
+
+class PhotoMessageOut(Body):
+    session_id: str
+    message_id: int
+    action: Literal["handoff", "queued"]
+    language: str
+    ticket_id: int | None
+    notice: str | None
+    cursor: int
+    photos: int
 
 
 class FeedbackIn(Body):
@@ -108,6 +137,15 @@ class GuessOut(Body):
     score: float
 
 
+class PhotoOut(Body):
+    id: int
+    content_type: str
+    width: int
+    height: int
+    size: int
+    removed: bool = Field(description="deleted after the retention period")
+
+
 class TranscriptLine(Body):
     id: int
     role: Literal["shopper", "bot", "agent", "system"]
@@ -115,12 +153,15 @@ class TranscriptLine(Body):
     language: str | None
     text_for_agent: str | None
     created_at: datetime
+    author: str | None = None
+    photos: list[PhotoOut] = Field(default_factory=list)
 
 
 class TicketDetailOut(TicketOut):
     session_id: str
     guesses: list[GuessOut]
     transcript: list[TranscriptLine]
+    email: str | None = Field(None, description="where unread replies are e-mailed")
 
 
 class ReplyIn(Body):
@@ -130,6 +171,7 @@ class ReplyIn(Body):
 class ReplyOut(Body):
     message: MessageOut
     translated: bool
+    may_email: bool = Field(False, description="the shopper left an address: unread, it is mailed")
 
 
 # ---- leads: status, stats, unanswered ----
@@ -199,6 +241,8 @@ class ReadyOut(Body):
 
 class ErrorOut(Body):
     detail: str
+    code: str | None = Field(None, description="for photos: photo_type, photo_too_large ...")
+    filename: str | None = Field(None, description="for photos: the file refused")
 
 
 
@@ -265,6 +309,7 @@ class ExampleOut(Body):
     language: str
     kind: str = Field(description="clarify | handoff | not_helpful")
     created_at: datetime | None
+    repeats: int = Field(1, description="times asked in these same words (recent ones)")
 
 
 class ClusterOut(Body):
@@ -353,7 +398,39 @@ class EntryListItem(Body):
     id: str
     category: str
     file: str | None
-    question: str
+    question: str = Field(description="its title: the first phrasing in the default language")
+    answer_languages: list[str] = Field(default_factory=list)
+
+
+class EntryDetailOut(Body):
+    id: str
+    file: str
+    category: str
+    title: str
+    questions: dict[str, list[str]]
+    answer: dict[str, str]
+    drafts: list[str] = Field(description="answers that are unreviewed machine drafts")
+
+
+class AnswerIn(Body):
+    language: str = Field(max_length=8)
+    text: str = Field(max_length=5000, description="Markdown subset, as in the YAML")
+    expected: str | None = Field(
+        None, max_length=5000,
+        description="the answer as the lead last saw it; 409 when someone changed it since")
+
+
+class EntryFeedbackOut(Body):
+    faq_id: str
+    title: str | None
+    answered: int
+    helpful: int
+    not_helpful: int
+
+
+class EntryFeedbackListOut(Body):
+    days: int
+    entries: list[EntryFeedbackOut]
 
 
 class CommitOut(Body):
@@ -379,5 +456,5 @@ class EntriesOut(Body):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 415, 422, 429)
 }

@@ -1,15 +1,18 @@
-"""Agents' routes (X-Agent-Key): the queue, a ticket's transcript, claim, reply, resolve."""
+"""Agents' routes (X-Agent-Key): the queue, a ticket's transcript, claim, reply, resolve,
+the shoppers' photos."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from bot.chat.photos import photo_file
 from bot.runtime.events import RESYNC
 from bot.web.deps import AgentDep, ServicesDep, require_agent
 from bot.web.schemas import ERRORS, ReplyIn, ReplyOut, TicketDetailOut, TicketOut, TicketsOut
@@ -103,3 +106,17 @@ async def agent_events(
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/photos/{photo_id}", response_class=Response, responses={
+    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+          "description": "the re-encoded photo"}})
+def get_photo(photo_id: int, sv: ServicesDep) -> FileResponse:
+    """Return a shopper's photo (agents only; no shared cache may keep it)."""
+    name, content_type = photo_file(sv.db, photo_id)
+    return FileResponse(sv.photos.path(name), media_type=content_type, headers={
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Content-Disposition": f'inline; filename="photo-{photo_id}{Path(name).suffix}"',
+    })

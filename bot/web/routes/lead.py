@@ -12,6 +12,9 @@
     GET  /api/lead/history?limit=100             every change made here: who, when, what
     GET  /api/lead/commits?limit=50              the FAQ's git history (with FAQBOT_FAQ_REMOTE)
     GET  /api/lead/entries                       FAQ files and live entries (for pickers)
+    GET  /api/lead/entries/{id}                  one entry as written in its file
+    POST /api/lead/entries/{id}/answer           write or rewrite its answer in a language
+    GET  /api/lead/feedback?days=30              answers and thumbs up / down per entry
 
 The page itself is bot/web/static/lead.html (GET /lead). Edits go through bot/faq/edit.py
 (round-trip YAML, validated before anything is written) and are followed by a reload, so the
@@ -33,6 +36,7 @@ from fastapi import APIRouter, Depends, Query
 from bot.errors import EditRefused, FaqError, InputError, RemoteError
 from bot.faq import edit as faq_edit
 from bot.faq.load import faq_files
+from bot.insights.feedback import entry_feedback
 from bot.insights.report import period_report, stats, unanswered
 from bot.insights.views import Change
 from bot.insights.window import MAX_DAYS
@@ -40,6 +44,7 @@ from bot.web.deps import LeadName, Services, ServicesDep, require_lead
 from bot.web.schemas import (
     ERRORS,
     AddPhrasingsIn,
+    AnswerIn,
     ChangeOut,
     ClustersOut,
     CommitOut,
@@ -48,6 +53,9 @@ from bot.web.schemas import (
     DismissOut,
     EditOut,
     EntriesOut,
+    EntryDetailOut,
+    EntryFeedbackListOut,
+    EntryFeedbackOut,
     EntryListItem,
     HistoryOut,
     NewEntryIn,
@@ -248,6 +256,7 @@ def lead_entries(sv: ServicesDep) -> EntriesOut:
             entries.append(EntryListItem(
                 id=e.id, category=e.category, file=Path(e.path).stem if e.path else None,
                 question=bot.question_in(e, s.default_language),
+                answer_languages=sorted(e.answer),
             ))
     return EntriesOut(
         default_language=s.default_language,
@@ -255,3 +264,61 @@ def lead_entries(sv: ServicesDep) -> EntriesOut:
         files=sorted(p.stem for p in faq_files(s.faq_files_dir)),
         entries=entries,
     )
+
+
+@router.get("/entries/{entry_id}", response_model=EntryDetailOut)
+def lead_entry(entry_id: str, sv: ServicesDep) -> EntryDetailOut:
+    """Return one entry as its file holds it now (the page edits from this)."""
+    s = sv.settings
+    path, e = faq_edit.read_entry(s.faq_dir, entry_id, s.default_language)
+    titles = e.questions.get(s.default_language) or next(iter(e.questions.values()), ())
+    return EntryDetailOut(id=e.id, file=path.stem, category=e.category,
+                          title=titles[0] if titles else e.id,
+                          questions={k: list(v) for k, v in e.questions.items()},
+                          answer=dict(e.answer), drafts=list(e.drafts))
+
+
+@router.post("/entries/{entry_id}/answer", response_model=EditOut)
+def lead_edit_answer(entry_id: str, body: AnswerIn, sv: ServicesDep,
+                     author: LeadName) -> EditOut:
+    """Write or rewrite an entry's answer in one language (validated, comments kept), reload."""
+    s = sv.settings
+    lang = body.language.strip().lower()
+    if lang not in s.supported_languages:
+        raise InputError(f"language {lang!r} is not supported here; use one of: "
+                         f"{', '.join(s.supported_languages)}")
+    text = body.text.strip()
+    if not text:
+        raise InputError("the answer is empty; write the text shoppers should get")
+    path, before = _edit_answer(sv, entry_id, lang, text, author, body.expected)
+    verb = "written" if before is None else ("reviewed" if before == text else "edited")
+    change = sv.insights.record_change(
+        author, "edit_answer", path.name, entry_id, None, f"{lang} answer of {entry_id} {verb}",
+        {"language": lang, "before": before, "after": text},
+    )
+    return _edited(sv, change)
+
+
+def _edit_answer(sv: Services, entry_id: str, lang: str, text: str, author: str,
+                 expected: str | None) -> tuple[Path, str | None]:
+    s = sv.settings
+    try:
+        return faq_edit.edit_answer(s.faq_dir, entry_id, lang, text, author, expected=expected,
+                                    default_language=s.default_language)
+    except FaqError as exc:
+        raise EditRefused(f"the edit was refused, nothing was written:\n{exc}") from None
+
+
+@router.get("/feedback", response_model=EntryFeedbackListOut)
+def lead_feedback(
+    sv: ServicesDep, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 30
+) -> EntryFeedbackListOut:
+    """Count answers and thumbs up / down per entry, most "not helpful" first."""
+    bot = sv.bot
+    live = bot.index.entries if bot.ready else {}
+    rows = []
+    for r in entry_feedback(sv.db, days):
+        e = live.get(r["faq_id"])
+        title = bot.question_in(e, sv.settings.default_language) if e else None
+        rows.append(EntryFeedbackOut(title=title, **r))
+    return EntryFeedbackListOut(days=days, entries=rows)

@@ -1,27 +1,35 @@
-"""Shoppers' routes (public): chat, the conversation's messages and events, feedback, config."""
+"""Shoppers' routes (public): chat, messages and events, feedback, config, e-mail, photos."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
+from bot.chat.images import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_MESSAGE, PhotoRejected, clean_image
+from bot.chat.photos import photo_message
 from bot.chat.views import ChatRequest
-from bot.web.deps import ServicesDep, client_ip
+from bot.web.deps import Services, ServicesDep, client_ip
+from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
     ERRORS,
     ChatIn,
     ChatOut,
     ConfigOut,
+    ContactIn,
+    ContactOut,
     FeedbackIn,
     FeedbackOut,
+    FollowupOut,
     MessageOut,
     MessagesOut,
+    PhotoMessageOut,
 )
+from bot.web.uploads import Upload, read_upload
 
 SSE_KEEPALIVE_SECONDS = 15.0
 
@@ -46,11 +54,18 @@ def post_chat(body: ChatIn, request: Request, sv: ServicesDep) -> ChatOut:
 
 @router.get("/conversations/{session_id}/messages", response_model=MessagesOut)
 def get_messages(
-    session_id: str, sv: ServicesDep, after: Annotated[int, Query(ge=0)] = 0
+    session_id: str,
+    sv: ServicesDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    visible: Annotated[bool, Query(description="false from a background tab")] = True,
 ) -> MessagesOut:
     """Return the conversation's messages after the cursor (poll with the returned cursor)."""
     sv.poll_limit.hit(session_id)
-    return MessagesOut.model_validate(sv.chat.messages(session_id, after))
+    view = sv.chat.messages(session_id, after)
+    out = MessagesOut.model_validate(view)
+    out.followup = FollowupOut.model_validate(
+        sv.followup.on_poll(session_id, view.cursor, view.state, visible))
+    return out
 
 
 @router.get(
@@ -90,6 +105,9 @@ async def get_events(
                     payload = MessageOut.model_validate(m).model_dump_json()
                     yield f"id: {cursor}\nevent: message\ndata: {payload}\n\n"
                     quiet_since = time.monotonic()
+                if sv.followup.enabled:  # an open stream counts as the shopper being here
+                    await run_in_threadpool(sv.followup.on_poll, session_id, cursor,
+                                            view.state, True)
                 if time.monotonic() >= deadline or await request.is_disconnected():
                     return
                 if time.monotonic() - quiet_since >= SSE_KEEPALIVE_SECONDS:
@@ -122,3 +140,94 @@ def get_config(sv: ServicesDep) -> ConfigOut:
     s = sv.settings
     return ConfigOut(default_language=s.default_language,
                      languages=list(s.supported_languages))
+
+
+@router.post("/conversations/{session_id}/contact", response_model=ContactOut)
+def post_contact(
+    session_id: str, body: ContactIn, request: Request, sv: ServicesDep
+) -> ContactOut:
+    """Leave an e-mail address after a handoff: replies not read in the chat are mailed."""
+    sv.ip_limit.hit(client_ip(request))
+    sv.conversation_limit.hit(session_id)
+    return ContactOut.model_validate(
+        sv.followup.set_contact(session_id, body.email, body.page, str(request.base_url)))
+
+
+@router.delete("/conversations/{session_id}/contact", status_code=204,
+               response_class=Response)
+def delete_contact(session_id: str, request: Request, sv: ServicesDep) -> Response:
+    """Forget the conversation's e-mail address; mails not sent yet are dropped."""
+    sv.ip_limit.hit(client_ip(request))
+    sv.followup.forget(session_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{session_id}/leave", status_code=204, response_class=Response)
+def post_leave(session_id: str, sv: ServicesDep) -> Response:
+    """Say the shopper's page closed (the widget sends a beacon): unread replies are mailed."""
+    sv.poll_limit.hit(session_id)
+    sv.followup.left(session_id)
+    return Response(status_code=204)
+
+
+_PHOTO_FORM = {
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["photo"],
+        "properties": {
+            "photo": {"type": "array", "maxItems": MAX_PHOTOS_PER_MESSAGE,
+                      "items": {"type": "string", "format": "binary"},
+                      "description": "JPEG, PNG or WebP, at most 10 MB each"},
+            "text": {"type": "string", "description": "an optional caption"},
+        }}}}},
+}
+
+
+def _clean_and_store(sv: Services, upload: Upload) -> list[dict[str, Any]]:
+    """Check and re-encode every uploaded file, then store them: all of them or none."""
+    stored: list[dict[str, Any]] = []
+    try:
+        cleaned = [clean_image(f.path, f.filename) for f in upload.files]
+        for image in cleaned:
+            stored.append({"file": sv.photos.save(image), "content_type": image.content_type,
+                           "size": len(image.data), "width": image.width,
+                           "height": image.height})
+    except BaseException:
+        for item in stored:
+            sv.photos.remove(item["file"])
+        raise
+    return stored
+
+
+@router.post("/conversations/{session_id}/photos", response_model=PhotoMessageOut,
+             openapi_extra=_PHOTO_FORM)
+async def post_photos(session_id: str, request: Request, sv: ServicesDep) -> PhotoMessageOut:
+    """Send up to 3 photos (JPEG, PNG, WebP; 10 MB each) and a caption to a person.
+
+    The bytes decide the type; every photo is re-encoded (no metadata survives) and shown
+    to agents only. A conversation with no ticket is handed to a person.
+    """
+    sv.ip_limit.hit(client_ip(request))
+    sv.conversation_limit.hit(session_id)
+    await run_in_threadpool(sv.chat.check_conversation, session_id)  # 404 before the upload
+    upload = await read_upload(
+        request.headers.get("content-type", ""), request.headers.get("content-length"),
+        request.stream(), sv.photos.incoming, file_field="photo", text_fields=("text",),
+        max_files=MAX_PHOTOS_PER_MESSAGE, max_file_bytes=MAX_PHOTO_BYTES,
+        max_total_bytes=PHOTO_BODY_BYTES,
+    )
+    try:
+        if not upload.files:
+            raise PhotoRejected("photo_empty", "attach at least one photo in the 'photo' field")
+        stored = await run_in_threadpool(_clean_and_store, sv, upload)
+    finally:
+        upload.discard()
+    try:
+        result = await run_in_threadpool(
+            photo_message, sv.chat, session_id, upload.fields.get("text", ""), stored)
+    except BaseException:
+        for item in stored:
+            sv.photos.remove(item["file"])
+        raise
+    sv.announce(result.session_id, result.ticket_id,
+                "message" if result.action == "queued" else "opened")
+    return PhotoMessageOut.model_validate(result)
