@@ -54,6 +54,17 @@ if ! redis_ready && command -v redis-server >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis_ready && break; sleep 0.2; done
 fi
 
+# axe-core (npm) checks the pages' accessibility in the browser tests.
+AXE_VERSION=4.14.1
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm install --no-save --no-audit --no-fund --silent --prefix .cache/axe "axe-core@$AXE_VERSION" \
+      || echo "warning: could not install axe-core"
+  else
+    echo "warning: npm is missing: the accessibility checks cannot run (apt-get install npm)"
+  fi
+fi
+
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check bot tests scripts server.py
 .venv/bin/mypy bot

@@ -265,12 +265,14 @@
       h("span", { class: "pill", text: t.state }));
     const fact = (label, value, cls) => h("span", null, label + " ",
       h("b", { class: cls || null, text: value }));
-    $("d-facts").replaceChildren(
+    $("d-facts").replaceChildren(...[
       fact("Language:", t.language ? languageName(t.language) : "?"),
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
       fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
-      fact("Opened:", timeOf(t.created_at)));
+      fact("Opened:", timeOf(t.created_at)),
+      // Replies the shopper does not read in the chat are mailed to this address.
+      t.email ? fact("E-mail follow-up:", t.email) : null].filter(Boolean));
 
     const guesses = t.guesses || [];
     $("d-guesses").replaceChildren(
@@ -295,11 +297,43 @@
     if (scrollToEnd || nearEnd) tr.scrollTop = tr.scrollHeight;
   }
 
+  // Photos need the agent key, so an <img src> cannot fetch them: each is fetched once with
+  // the key and shown from a blob: URL kept for the page's lifetime.
+  const photoUrls = new Map();
+
+  async function photoUrl(id) {
+    if (!photoUrls.has(id)) {
+      photoUrls.set(id, (async () => {
+        const res = await fetch(`/api/agent/photos/${encodeURIComponent(id)}`, {
+          headers: { "X-Agent-Key": auth.key, "X-Agent-Name": auth.name || "agent" } });
+        if (!res.ok) { photoUrls.delete(id); throw new HttpError(res.status, res.statusText); }
+        return URL.createObjectURL(await res.blob());
+      })());
+    }
+    return photoUrls.get(id);
+  }
+
+  function photoStrip(photos) {
+    return h("div", { class: "photos" }, ...photos.map((p, i) => {
+      const label = `Photo ${i + 1} of ${photos.length} from the shopper (${p.width}×${p.height})`;
+      if (p.removed) return h("span", { class: "gone", text: `Photo ${i + 1}: deleted after the retention period` });
+      const img = h("img", { alt: label, width: "96", height: "96" });
+      const link = h("a", { href: "#", target: "_blank", rel: "noopener", title: "Open full size",
+        "aria-label": label + ", open full size" }, img);
+      photoUrl(p.id).then((url) => { img.src = url; link.href = url; })
+        .catch(() => link.replaceWith(h("span", { class: "gone", text: `Photo ${i + 1} could not be loaded` })));
+      return link;
+    }));
+  }
+
   function renderMessage(m) {
-    const who = { shopper: "Shopper", bot: "Bot", agent: "Agent", system: "System" }[m.role] || m.role;
+    let who = { shopper: "Shopper", bot: "Bot", agent: "Agent", system: "System" }[m.role] || m.role;
+    if (m.role === "agent" && m.author) who += " " + m.author;
     const meta = h("div", { class: "meta",
       text: who + (m.language ? " · " + langLabel(m.language) : "") + " · " + timeOf(m.created_at) });
-    const node = h("div", { class: "m " + m.role }, meta, h("div", { class: "text", text: m.text }));
+    const node = h("div", { class: "m " + m.role }, meta);
+    if (m.photos && m.photos.length) node.append(photoStrip(m.photos));
+    if (m.text || !(m.photos && m.photos.length)) node.append(h("div", { class: "text", text: m.text }));
     if (m.text_for_agent) {
       node.append(h("div", { class: "tr" }, h("small", { text: "Machine translation" }),
         document.createTextNode(m.text_for_agent)));

@@ -55,6 +55,25 @@
       language: "Language",
       unread: "{n} new messages",
       resolved: "Our team has closed this conversation. Write again any time.",
+      attach: "Attach photos",
+      photoRemove: "Remove photo {name}",
+      photoPreview: "Photo: {name}",
+      photoDrop: "Drop photos here",
+      photoUploading: "Sending photos… {pct}%",
+      photos1: "Photo",
+      photosN: "{n} photos",
+      photoType: "{name} is not a photo we can take: please send JPEG, PNG or WebP.",
+      photoTooLarge: "{name} is larger than 10 MB.",
+      photoTooMany: "You can send up to 3 photos at a time.",
+      photoUnreadable: "{name} could not be read as an image.",
+      photoFailed: "The photos could not be sent. Please try again.",
+      emailOffer: "In case you leave: we can also send our reply by e-mail.",
+      emailLabel: "Your e-mail address",
+      emailSave: "Notify me",
+      emailNo: "No thanks",
+      emailSaved: "We'll e-mail {email} if you're not here when we reply.",
+      emailRemove: "Remove",
+      emailInvalid: "Please check the e-mail address.",
     },
     de: {
       title: "Kundenservice",
@@ -89,6 +108,25 @@
       language: "Sprache",
       unread: "{n} neue Nachrichten",
       resolved: "Unser Team hat dieses Gespräch beendet. Schreib uns jederzeit wieder.",
+      attach: "Fotos anhängen",
+      photoRemove: "Foto {name} entfernen",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Fotos hier ablegen",
+      photoUploading: "Fotos werden gesendet… {pct} %",
+      photos1: "Foto",
+      photosN: "{n} Fotos",
+      photoType: "{name} können wir nicht annehmen: bitte JPEG, PNG oder WebP senden.",
+      photoTooLarge: "{name} ist größer als 10 MB.",
+      photoTooMany: "Du kannst bis zu 3 Fotos auf einmal senden.",
+      photoUnreadable: "{name} konnte nicht als Bild gelesen werden.",
+      photoFailed: "Die Fotos konnten nicht gesendet werden. Bitte versuche es erneut.",
+      emailOffer: "Falls du gehst: Wir können dir unsere Antwort auch per E-Mail schicken.",
+      emailLabel: "Deine E-Mail-Adresse",
+      emailSave: "Benachrichtigen",
+      emailNo: "Nein, danke",
+      emailSaved: "Wir schreiben an {email}, falls du nicht da bist, wenn wir antworten.",
+      emailRemove: "Entfernen",
+      emailInvalid: "Bitte prüfe die E-Mail-Adresse.",
     },
     es: {
       title: "Atención al cliente",
@@ -123,6 +161,25 @@
       language: "Idioma",
       unread: "{n} mensajes nuevos",
       resolved: "Nuestro equipo ha cerrado esta conversación. Escríbenos cuando quieras.",
+      attach: "Adjuntar fotos",
+      photoRemove: "Quitar la foto {name}",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Suelta las fotos aquí",
+      photoUploading: "Enviando fotos… {pct} %",
+      photos1: "Foto",
+      photosN: "{n} fotos",
+      photoType: "No podemos aceptar {name}: envía JPEG, PNG o WebP.",
+      photoTooLarge: "{name} ocupa más de 10 MB.",
+      photoTooMany: "Puedes enviar hasta 3 fotos a la vez.",
+      photoUnreadable: "No se ha podido leer {name} como imagen.",
+      photoFailed: "No se han podido enviar las fotos. Inténtalo de nuevo.",
+      emailOffer: "Por si te vas: también podemos enviarte la respuesta por correo.",
+      emailLabel: "Tu correo electrónico",
+      emailSave: "Avisarme",
+      emailNo: "No, gracias",
+      emailSaved: "Escribiremos a {email} si no estás aquí cuando respondamos.",
+      emailRemove: "Quitar",
+      emailInvalid: "Revisa la dirección de correo.",
     },
     fr: {
       title: "Service client",
@@ -157,6 +214,25 @@
       language: "Langue",
       unread: "{n} nouveaux messages",
       resolved: "Notre équipe a clôturé cette conversation. Écrivez-nous quand vous voulez.",
+      attach: "Joindre des photos",
+      photoRemove: "Retirer la photo {name}",
+      photoPreview: "Photo : {name}",
+      photoDrop: "Déposez les photos ici",
+      photoUploading: "Envoi des photos… {pct} %",
+      photos1: "Photo",
+      photosN: "{n} photos",
+      photoType: "Nous ne pouvons pas accepter {name} : envoyez du JPEG, PNG ou WebP.",
+      photoTooLarge: "{name} dépasse 10 Mo.",
+      photoTooMany: "Vous pouvez envoyer jusqu'à 3 photos à la fois.",
+      photoUnreadable: "{name} n'a pas pu être lu comme une image.",
+      photoFailed: "Les photos n'ont pas pu être envoyées. Veuillez réessayer.",
+      emailOffer: "Si vous partez : nous pouvons aussi vous envoyer notre réponse par e-mail.",
+      emailLabel: "Votre adresse e-mail",
+      emailSave: "Me prévenir",
+      emailNo: "Non merci",
+      emailSaved: "Nous écrirons à {email} si vous n'êtes pas là quand nous répondrons.",
+      emailRemove: "Retirer",
+      emailInvalid: "Veuillez vérifier l'adresse e-mail.",
     },
     it: {
       title: "Servizio clienti",
@@ -191,6 +267,25 @@
       language: "Lingua",
       unread: "{n} nuovi messaggi",
       resolved: "Il nostro team ha chiuso questa conversazione. Scrivici quando vuoi.",
+      attach: "Allega foto",
+      photoRemove: "Rimuovi la foto {name}",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Trascina qui le foto",
+      photoUploading: "Invio delle foto… {pct}%",
+      photos1: "Foto",
+      photosN: "{n} foto",
+      photoType: "Non possiamo accettare {name}: invia JPEG, PNG o WebP.",
+      photoTooLarge: "{name} supera i 10 MB.",
+      photoTooMany: "Puoi inviare fino a 3 foto alla volta.",
+      photoUnreadable: "Non è stato possibile leggere {name} come immagine.",
+      photoFailed: "Non è stato possibile inviare le foto. Riprova.",
+      emailOffer: "Nel caso te ne vada: possiamo inviarti la risposta anche via e-mail.",
+      emailLabel: "Il tuo indirizzo e-mail",
+      emailSave: "Avvisami",
+      emailNo: "No, grazie",
+      emailSaved: "Scriveremo a {email} se non ci sei quando rispondiamo.",
+      emailRemove: "Rimuovi",
+      emailInvalid: "Controlla l'indirizzo e-mail.",
     },
     nl: {
       title: "Klantenservice",
@@ -225,6 +320,25 @@
       language: "Taal",
       unread: "{n} nieuwe berichten",
       resolved: "Ons team heeft dit gesprek gesloten. Schrijf ons gerust opnieuw.",
+      attach: "Foto's toevoegen",
+      photoRemove: "Foto {name} verwijderen",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Zet foto's hier neer",
+      photoUploading: "Foto's versturen… {pct}%",
+      photos1: "Foto",
+      photosN: "{n} foto's",
+      photoType: "{name} kunnen we niet aannemen: stuur JPEG, PNG of WebP.",
+      photoTooLarge: "{name} is groter dan 10 MB.",
+      photoTooMany: "Je kunt maximaal 3 foto's tegelijk sturen.",
+      photoUnreadable: "{name} kon niet als afbeelding worden gelezen.",
+      photoFailed: "De foto's konden niet worden verstuurd. Probeer het opnieuw.",
+      emailOffer: "Voor als je weggaat: we kunnen ons antwoord ook per e-mail sturen.",
+      emailLabel: "Je e-mailadres",
+      emailSave: "Laat het me weten",
+      emailNo: "Nee, bedankt",
+      emailSaved: "We mailen naar {email} als je er niet bent wanneer we antwoorden.",
+      emailRemove: "Verwijderen",
+      emailInvalid: "Controleer het e-mailadres.",
     },
     pl: {
       title: "Obsługa klienta",
@@ -259,6 +373,25 @@
       language: "Język",
       unread: "Nowe wiadomości: {n}",
       resolved: "Nasz zespół zamknął tę rozmowę. Napisz do nas w każdej chwili.",
+      attach: "Dołącz zdjęcia",
+      photoRemove: "Usuń zdjęcie {name}",
+      photoPreview: "Zdjęcie: {name}",
+      photoDrop: "Upuść zdjęcia tutaj",
+      photoUploading: "Wysyłanie zdjęć… {pct}%",
+      photos1: "Zdjęcie",
+      photosN: "Zdjęcia: {n}",
+      photoType: "Nie możemy przyjąć pliku {name}: wyślij JPEG, PNG lub WebP.",
+      photoTooLarge: "Plik {name} ma ponad 10 MB.",
+      photoTooMany: "Możesz wysłać maksymalnie 3 zdjęcia naraz.",
+      photoUnreadable: "Nie udało się odczytać pliku {name} jako obrazu.",
+      photoFailed: "Nie udało się wysłać zdjęć. Spróbuj ponownie.",
+      emailOffer: "Gdyby trzeba było wyjść ze strony: możemy też wysłać odpowiedź e-mailem.",
+      emailLabel: "Twój adres e-mail",
+      emailSave: "Powiadom mnie",
+      emailNo: "Nie, dziękuję",
+      emailSaved: "Napiszemy na {email}, jeśli nie będzie Cię tutaj, gdy odpowiemy.",
+      emailRemove: "Usuń",
+      emailInvalid: "Sprawdź adres e-mail.",
     },
     pt: {
       title: "Apoio ao cliente",
@@ -293,6 +426,25 @@
       language: "Idioma",
       unread: "{n} mensagens novas",
       resolved: "A nossa equipa encerrou esta conversa. Escreva-nos quando quiser.",
+      attach: "Anexar fotos",
+      photoRemove: "Remover a foto {name}",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Largue as fotos aqui",
+      photoUploading: "A enviar fotos… {pct}%",
+      photos1: "Foto",
+      photosN: "{n} fotos",
+      photoType: "Não podemos aceitar {name}: envie JPEG, PNG ou WebP.",
+      photoTooLarge: "{name} tem mais de 10 MB.",
+      photoTooMany: "Pode enviar até 3 fotos de cada vez.",
+      photoUnreadable: "Não foi possível ler {name} como imagem.",
+      photoFailed: "Não foi possível enviar as fotos. Tente novamente.",
+      emailOffer: "Caso saia: também podemos enviar a nossa resposta por e-mail.",
+      emailLabel: "O seu endereço de e-mail",
+      emailSave: "Avisar-me",
+      emailNo: "Não, obrigado",
+      emailSaved: "Escreveremos para {email} se não estiver aqui quando respondermos.",
+      emailRemove: "Remover",
+      emailInvalid: "Verifique o endereço de e-mail.",
     },
     zh: {
       title: "客户服务",
@@ -327,6 +479,25 @@
       language: "语言",
       unread: "{n} 条新消息",
       resolved: "我们的客服已结束本次对话。如有需要，欢迎随时留言。",
+      attach: "添加照片",
+      photoRemove: "移除照片 {name}",
+      photoPreview: "照片：{name}",
+      photoDrop: "将照片拖放到这里",
+      photoUploading: "正在发送照片… {pct}%",
+      photos1: "照片",
+      photosN: "{n} 张照片",
+      photoType: "无法接收 {name}：请发送 JPEG、PNG 或 WebP 格式。",
+      photoTooLarge: "{name} 超过 10 MB。",
+      photoTooMany: "每次最多可发送 3 张照片。",
+      photoUnreadable: "无法将 {name} 读取为图片。",
+      photoFailed: "照片发送失败，请重试。",
+      emailOffer: "以防您离开：我们也可以通过电子邮件发送回复。",
+      emailLabel: "您的电子邮箱",
+      emailSave: "通知我",
+      emailNo: "不用了",
+      emailSaved: "如果我们回复时您不在，我们会发送邮件至 {email}。",
+      emailRemove: "移除",
+      emailInvalid: "请检查电子邮箱地址。",
     },
     ja: {
       title: "カスタマーサービス",
@@ -361,6 +532,25 @@
       language: "言語",
       unread: "新着メッセージ {n} 件",
       resolved: "担当者がこの会話を終了しました。いつでもまたご連絡ください。",
+      attach: "写真を添付",
+      photoRemove: "写真 {name} を削除",
+      photoPreview: "写真：{name}",
+      photoDrop: "ここに写真をドロップ",
+      photoUploading: "写真を送信中… {pct}%",
+      photos1: "写真",
+      photosN: "写真 {n} 枚",
+      photoType: "{name} は受け付けられません。JPEG、PNG、WebP を送ってください。",
+      photoTooLarge: "{name} は 10 MB を超えています。",
+      photoTooMany: "一度に送れる写真は 3 枚までです。",
+      photoUnreadable: "{name} を画像として読み込めませんでした。",
+      photoFailed: "写真を送信できませんでした。もう一度お試しください。",
+      emailOffer: "ページを離れる場合に備えて、返信をメールでもお送りできます。",
+      emailLabel: "メールアドレス",
+      emailSave: "通知を受け取る",
+      emailNo: "結構です",
+      emailSaved: "返信時にご不在の場合は {email} にメールでお知らせします。",
+      emailRemove: "削除",
+      emailInvalid: "メールアドレスをご確認ください。",
     },
     ko: {
       title: "고객 센터",
@@ -395,6 +585,25 @@
       language: "언어",
       unread: "새 메시지 {n}개",
       resolved: "상담원이 이 대화를 종료했습니다. 언제든 다시 문의해 주세요.",
+      attach: "사진 첨부",
+      photoRemove: "사진 {name} 삭제",
+      photoPreview: "사진: {name}",
+      photoDrop: "여기에 사진을 놓으세요",
+      photoUploading: "사진 보내는 중… {pct}%",
+      photos1: "사진",
+      photosN: "사진 {n}장",
+      photoType: "{name} 파일은 받을 수 없습니다. JPEG, PNG, WebP로 보내 주세요.",
+      photoTooLarge: "{name} 파일이 10MB를 넘습니다.",
+      photoTooMany: "사진은 한 번에 3장까지 보낼 수 있습니다.",
+      photoUnreadable: "{name} 파일을 이미지로 읽을 수 없습니다.",
+      photoFailed: "사진을 보내지 못했습니다. 다시 시도해 주세요.",
+      emailOffer: "자리를 비우실 경우를 대비해 답변을 이메일로도 보내 드릴 수 있어요.",
+      emailLabel: "이메일 주소",
+      emailSave: "알림 받기",
+      emailNo: "괜찮아요",
+      emailSaved: "답변할 때 안 계시면 {email}(으)로 메일을 보내 드릴게요.",
+      emailRemove: "삭제",
+      emailInvalid: "이메일 주소를 확인해 주세요.",
     },
     ru: {
       title: "Служба поддержки",
@@ -429,6 +638,25 @@
       language: "Язык",
       unread: "Новых сообщений: {n}",
       resolved: "Наша команда закрыла этот разговор. Пишите нам в любое время.",
+      attach: "Прикрепить фото",
+      photoRemove: "Удалить фото {name}",
+      photoPreview: "Фото: {name}",
+      photoDrop: "Перетащите фото сюда",
+      photoUploading: "Отправка фото… {pct}%",
+      photos1: "Фото",
+      photosN: "Фото: {n}",
+      photoType: "Файл {name} не подходит: отправьте JPEG, PNG или WebP.",
+      photoTooLarge: "Файл {name} больше 10 МБ.",
+      photoTooMany: "За один раз можно отправить до 3 фото.",
+      photoUnreadable: "Не удалось прочитать {name} как изображение.",
+      photoFailed: "Не удалось отправить фото. Попробуйте ещё раз.",
+      emailOffer: "Если вы уйдёте, мы можем прислать ответ и по электронной почте.",
+      emailLabel: "Ваш адрес электронной почты",
+      emailSave: "Сообщить мне",
+      emailNo: "Нет, спасибо",
+      emailSaved: "Если вас не будет здесь, когда мы ответим, мы напишем на {email}.",
+      emailRemove: "Удалить",
+      emailInvalid: "Проверьте адрес электронной почты.",
     },
     tr: {
       title: "Müşteri hizmetleri",
@@ -463,6 +691,25 @@
       language: "Dil",
       unread: "{n} yeni mesaj",
       resolved: "Ekibimiz bu görüşmeyi kapattı. İstediğiniz zaman tekrar yazabilirsiniz.",
+      attach: "Fotoğraf ekle",
+      photoRemove: "{name} fotoğrafını kaldır",
+      photoPreview: "Fotoğraf: {name}",
+      photoDrop: "Fotoğrafları buraya bırakın",
+      photoUploading: "Fotoğraflar gönderiliyor… %{pct}",
+      photos1: "Fotoğraf",
+      photosN: "{n} fotoğraf",
+      photoType: "{name} kabul edilemiyor: lütfen JPEG, PNG veya WebP gönderin.",
+      photoTooLarge: "{name} 10 MB'tan büyük.",
+      photoTooMany: "Tek seferde en fazla 3 fotoğraf gönderebilirsiniz.",
+      photoUnreadable: "{name} resim olarak okunamadı.",
+      photoFailed: "Fotoğraflar gönderilemedi. Lütfen tekrar deneyin.",
+      emailOffer: "Ayrılırsanız diye: yanıtımızı e-postayla da gönderebiliriz.",
+      emailLabel: "E-posta adresiniz",
+      emailSave: "Bana haber ver",
+      emailNo: "Hayır, teşekkürler",
+      emailSaved: "Yanıt verdiğimizde burada değilseniz {email} adresine yazacağız.",
+      emailRemove: "Kaldır",
+      emailInvalid: "Lütfen e-posta adresini kontrol edin.",
     },
     sv: {
       title: "Kundservice",
@@ -497,6 +744,25 @@
       language: "Språk",
       unread: "{n} nya meddelanden",
       resolved: "Vårt team har avslutat samtalet. Skriv gärna igen när du vill.",
+      attach: "Bifoga foton",
+      photoRemove: "Ta bort fotot {name}",
+      photoPreview: "Foto: {name}",
+      photoDrop: "Släpp foton här",
+      photoUploading: "Skickar foton… {pct} %",
+      photos1: "Foto",
+      photosN: "{n} foton",
+      photoType: "Vi kan inte ta emot {name}: skicka JPEG, PNG eller WebP.",
+      photoTooLarge: "{name} är större än 10 MB.",
+      photoTooMany: "Du kan skicka upp till 3 foton åt gången.",
+      photoUnreadable: "{name} kunde inte läsas som en bild.",
+      photoFailed: "Fotona kunde inte skickas. Försök igen.",
+      emailOffer: "Om du går härifrån: vi kan också skicka vårt svar via e-post.",
+      emailLabel: "Din e-postadress",
+      emailSave: "Meddela mig",
+      emailNo: "Nej tack",
+      emailSaved: "Vi mejlar till {email} om du inte är här när vi svarar.",
+      emailRemove: "Ta bort",
+      emailInvalid: "Kontrollera e-postadressen.",
     },
   };
 
@@ -587,9 +853,14 @@
   const ICON_DOWN = ["M17 14V3h4v11h-4zM15 3H6.7a2 2 0 0 0-2 1.6L3.1 12.2A2 2 0 0 0 5 15h5l-.8 4.1a1.5 1.5 0 0 0 2.7 1.1L15 15V3z"];
   const ICON_GLOBE = ["M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM3 12h18M12 3c2.5 2.7 3.5 5.7 3.5 9s-1 6.3-3.5 9c-2.5-2.7-3.5-5.7-3.5-9s1-6.3 3.5-9z"];
   const ICON_PERSON = ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 8a7 7 0 0 1 14 0"];
+  const ICON_CLIP = ["M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.9-8.9a3.7 3.7 0 0 1 5.2 5.2l-8.9 8.9a1.8 1.8 0 0 1-2.6-2.6l8.2-8.2"];
+  const ICON_MAIL = ["M3 5h18v14H3z", "M3 6l9 7 9-7"];
 
   // ---------------------------------------------------------------- Markdown subset
   const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+  const MAX_PHOTOS = 3;
 
   /** Return a safe absolute URL for a link target, or null (javascript:, data:, junk). */
   function safeUrl(raw) {
@@ -888,6 +1159,58 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 .send:disabled { opacity: .5; cursor: default; }
 .send svg { fill: currentColor; }
 
+.attach {
+  width: 42px; height: 42px; flex: none; border: 1.5px solid #cfd4dc; border-radius: 12px;
+  background: #fff; color: var(--muted); display: grid; place-items: center;
+}
+.attach:hover:not(:disabled) { color: var(--accent); border-color: var(--accent); }
+.attach:disabled { opacity: .5; cursor: default; }
+.attach svg { fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round;
+              stroke-linejoin: round; }
+.staged { display: flex; gap: 8px; margin: 0 0 8px; padding: 0; list-style: none; flex-wrap: wrap; }
+.staged li { position: relative; width: 64px; height: 64px; border-radius: 10px; overflow: hidden;
+             border: 1px solid var(--line); background: var(--bg); }
+.staged img, .thumbs img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.staged button {
+  position: absolute; top: 2px; right: 2px; width: 24px; height: 24px; border-radius: 50%;
+  border: 0; background: rgba(20, 26, 36, .78); color: #fff; display: grid; place-items: center;
+}
+.staged button svg { fill: none; stroke: currentColor; stroke-width: 2.6; stroke-linecap: round; }
+.progress { height: 6px; border-radius: 3px; background: var(--line); overflow: hidden; margin: 0 0 6px; }
+.progress i { display: block; height: 100%; width: 0; background: var(--accent); transition: width .2s; }
+.progresstext { font-size: 12px; color: var(--muted); margin: 0 0 4px; }
+.thumbs { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 6px; }
+.thumbs span { width: 84px; height: 84px; border-radius: 10px; overflow: hidden; display: block;
+               border: 1px solid rgba(255, 255, 255, .5); }
+.photoline { display: inline-flex; align-items: center; gap: 5px; font-weight: 600; }
+.dropzone {
+  position: absolute; inset: 0; z-index: 5; display: grid; place-items: center;
+  background: color-mix(in srgb, var(--accent) 14%, rgba(255, 255, 255, .92));
+  border: 3px dashed var(--accent); border-radius: inherit; color: var(--accent);
+  font-weight: 700; font-size: 16px; pointer-events: none;
+}
+.followup {
+  align-self: stretch; background: #fff; border: 1px solid var(--line); border-radius: 12px;
+  padding: 10px 12px; font-size: 13px;
+}
+.followup p { margin: 0 0 8px; display: flex; gap: 6px; align-items: flex-start; }
+.followup p svg { flex: none; margin-top: 2px; fill: none; stroke: var(--accent); stroke-width: 1.8; }
+.followup form { flex-wrap: wrap; }
+.followup input {
+  flex: 1 1 100%; min-width: 0; border: 1.5px solid #cfd4dc; border-radius: 10px;
+  padding: 8px 10px; font-size: 15px; background: #fff;
+}
+.followup input:focus { border-color: var(--accent); outline: none;
+  box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 18%, transparent); }
+.followup .save { border: 0; border-radius: 10px; background: var(--accent); color: var(--on-accent);
+                  padding: 8px 12px; font-weight: 600; }
+.followup .no, .followup .remove { border: 0; background: transparent; color: var(--muted);
+  text-decoration: underline; padding: 8px 4px; }
+.followup .err { color: #a3261c; margin: 6px 0 0; }
+.followup.saved { background: #eef7f1; border-color: #b9e0c6; }
+.followup p > span { flex: 1; min-width: 0; }
+.followup.saved p { margin: 0; align-items: center; flex-wrap: wrap; }
+
 @media (max-width: 480px) {
   .panel { inset: 0; width: 100%; height: 100%; min-height: 0; border-radius: 0;
            bottom: 0; right: 0; }
@@ -989,14 +1312,28 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   bind(input, "placeholder", "placeholder");
   const sendBtn = bind(h("button", { class: "send", type: "submit" }), "send", "aria-label");
   sendBtn.append(icon(ICON_SEND, 20));
-  const form = h("form", { novalidate: true }, inputLabel, input, sendBtn);
+  // Photos: a button (and paste or drop) stages up to 3, sent with the next message.
+  const attachBtn = bind(h("button", { class: "attach", type: "button", hidden: true }),
+    "attach", "aria-label");
+  attachBtn.append(icon(ICON_CLIP, 20));
+  bind(attachBtn, "attach", "title");
+  const fileInput = h("input", { type: "file", accept: PHOTO_TYPES.join(","), multiple: true,
+    hidden: true, tabindex: "-1", "aria-hidden": "true" });
+  const staged = h("ul", { class: "staged", hidden: true });
+  const progressText = h("p", { class: "progresstext", hidden: true, "aria-live": "polite" });
+  const progressBar = h("div", { class: "progress", role: "progressbar", hidden: true,
+    "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, h("i"));
+  const dropzone = bind(h("div", { class: "dropzone", hidden: true, "aria-hidden": "true" }),
+    "photoDrop");
+  const form = h("form", { novalidate: true }, attachBtn, fileInput, inputLabel, input, sendBtn);
   const langWrap = h("span", { class: "langwrap" }, icon(ICON_GLOBE, 15), langSelect);
-  const foot = h("div", { class: "foot" }, h("div", { class: "tools" }, humanBtn, langWrap), form);
+  const foot = h("div", { class: "foot" }, h("div", { class: "tools" }, humanBtn, langWrap),
+    staged, progressText, progressBar, form);
 
   const panel = h("section", {
     class: "panel", id: ids.panel, role: "dialog", "aria-modal": "false",
     "aria-labelledby": ids.title, hidden: true,
-  }, head, log, errorBar, foot);
+  }, head, log, errorBar, foot, dropzone);
 
   root.append(panel, launcher);
   shadow.append(root);
@@ -1022,6 +1359,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   let busy = false;
   const rendered = new Set(); // message ids already on screen
   const pendingShopper = []; // texts shown locally whose server ids we have not seen yet
+  const pendingNotices = []; // notices shown from a response, stored as a message as well
   const feedbackGiven = new Set(store.get("feedback") || []);
 
   function updateLauncher() {
@@ -1044,8 +1382,9 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     return node;
   }
 
-  function messageNode(role, content, extras) {
-    const who = { shopper: t("you"), bot: t("bot"), agent: t("agent") }[role] || t("notice");
+  function messageNode(role, content, extras, name) {
+    let who = { shopper: t("you"), bot: t("bot"), agent: t("agent") }[role] || t("notice");
+    if (role === "agent" && name) who = name + " · " + who; // the person who answered
     const bubble = h("div", { class: "bubble" });
     bubble.append(content);
     const node = h("div", { class: "msg " + role }, h("div", { class: "who", text: who }), bubble);
@@ -1121,12 +1460,15 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   function addStored(m, restoring = false) {
     if (rendered.has(m.id)) return;
     rendered.add(m.id);
-    if (m.role === "shopper") {
+    if (m.role === "shopper" && m.photos) {
+      addToLog(messageNode("shopper", photoContent(m.text, m.photos, [])));
+    } else if (m.role === "shopper") {
       addShopper(m.text);
     } else if (m.role === "system") {
-      addNotice(m.text);
+      const i = pendingNotices.indexOf(normalise(m.text));
+      if (i >= 0) pendingNotices.splice(i, 1); else addNotice(m.text);
     } else if (m.role === "agent") {
-      addToLog(messageNode("agent", renderMarkdown(m.text)));
+      addToLog(messageNode("agent", renderMarkdown(m.text), [], m.author));
       if (!isOpen && !restoring) { unread += 1; updateLauncher(); }
     } else {
       const fb = m.action === "answer" ? feedbackRow(m.id) : null;
@@ -1139,13 +1481,13 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     constructor(status, detail) { super(detail || "HTTP " + status); this.status = status; }
   }
 
-  async function api(path, body) {
+  async function api(path, body, method) {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), 20000);
     let res;
     try {
       res = await fetch(server + path, {
-        method: body === undefined ? "GET" : "POST",
+        method: method || (body === undefined ? "GET" : "POST"),
         headers: body === undefined ? { Accept: "application/json" }
           : { "Content-Type": "application/json", Accept: "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -1178,10 +1520,18 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     errorBar.hidden = false;
   }
   function clearError() { errorBar.hidden = true; retryAction = null; }
+  /** Show a sentence (already in the shopper's language) in the error bar, with no retry. */
+  function showProblem(text) {
+    errorText.textContent = text;
+    retryAction = null;
+    retryBtn.hidden = true;
+    errorBar.hidden = false;
+  }
   retryBtn.addEventListener("click", () => { const r = retryAction; clearError(); if (r) r(); });
 
   function setSession(id) {
     if (id && id !== sid) { sid = id; store.set("sid", id); }
+    updateHumanButton();
   }
 
   function showTyping(on) {
@@ -1197,6 +1547,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   function updateHumanButton() {
     humanBtn.hidden = state === "handoff";
+    attachBtn.hidden = !sid; // photos join a conversation: there is one once a message went
   }
 
   function normalise(text) {
@@ -1234,7 +1585,12 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       rendered.add(resp.message_id);
       addToLog(messageNode("bot", renderMarkdown(resp.notice || t("handoff"))));
     } else if (resp.notice) addNotice(resp.notice);
-    if (resp.action === "answer" && resp.notice) addNotice(resp.notice);
+    if (resp.action === "answer" && resp.notice) {
+      // An answer that also hands off: the notice is stored too, and the poll below
+      // brings it back; remember it so it shows once.
+      addNotice(resp.notice);
+      pendingNotices.push(normalise(resp.notice));
+    }
 
     if (resp.action === "handoff" || resp.action === "queued" || resp.ticket_id) {
       ticketOpen = true;
@@ -1305,7 +1661,8 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     const generation = pollGeneration;
     let data;
     try {
-      data = await api(`/api/conversations/${encodeURIComponent(sid)}/messages?after=${cursor}`);
+      data = await api(`/api/conversations/${encodeURIComponent(sid)}/messages?after=${cursor}`
+        + (document.hidden ? "&visible=0" : ""));
     } catch (err) {
       if (err.status === 404) { forgetSession(); return; }
       pollFailures += 1;
@@ -1319,6 +1676,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     // and this (older) view could show it twice, so look again instead.
     if (generation !== pollGeneration || busy) { pollSoon(300); return; }
     applyMessages(data);
+    showFollowup(data.followup);
     const wasHandoff = state === "handoff";
     state = data.state || state;
     ticketOpen = state === "handoff";
@@ -1340,6 +1698,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   function forgetSession() {
     sid = null; cursor = 0; state = "bot"; ticketOpen = false;
+    showFollowup({ email: null, email_offer: false });
     store.set("sid", null);
     updateHumanButton();
   }
@@ -1355,15 +1714,278 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       return;
     }
     applyMessages(data, true);
+    showFollowup(data.followup);
     state = data.state || "bot";
     ticketOpen = state === "handoff";
     updateHumanButton();
     if (ticketOpen) pollSoon(pollInterval());
   }
 
+  // Leaving the page (tab closed, another page): an agent's reply from now on goes by
+  // e-mail at once, when an address was left, instead of waiting to see if it is read here.
+  window.addEventListener("pagehide", () => {
+    if (!sid || !followupFor || followupFor === "offer" || !navigator.sendBeacon) return;
+    navigator.sendBeacon(`${server}/api/conversations/${encodeURIComponent(sid)}/leave`);
+  });
+
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && ticketOpen && pollTimer) pollSoon(0);
   });
+
+
+  // ---------------------------------------------------------------- photos
+  const stagedFiles = []; // { file, url } waiting for the next send
+  let uploading = false;
+
+  function photoAllowed(file) {
+    if (PHOTO_TYPES.includes(file.type)) return true;
+    // Some systems give no type for a pasted or dropped file: the name decides here, the
+    // server reads the bytes anyway.
+    return !file.type && /\.(jpe?g|png|webp)$/i.test(file.name || "");
+  }
+
+  function stageFiles(list) {
+    const problems = [];
+    for (const file of list) {
+      const name = file.name || t("photos1");
+      if (stagedFiles.length >= MAX_PHOTOS) { problems.push(t("photoTooMany")); break; }
+      if (!photoAllowed(file)) { problems.push(t("photoType", { name })); continue; }
+      if (file.size > MAX_PHOTO_BYTES) { problems.push(t("photoTooLarge", { name })); continue; }
+      stagedFiles.push({ file, url: URL.createObjectURL(file) });
+    }
+    renderStaged();
+    if (problems.length) showProblem(problems.join(" ")); else clearError();
+  }
+
+  function unstage(i) {
+    const [gone] = stagedFiles.splice(i, 1);
+    if (gone) URL.revokeObjectURL(gone.url);
+    renderStaged();
+    (stagedFiles.length ? staged.querySelector("button") : input).focus();
+  }
+
+  function renderStaged() {
+    staged.replaceChildren(...stagedFiles.map((f, i) => {
+      const name = f.file.name || t("photos1");
+      const remove = h("button", { type: "button", "aria-label": t("photoRemove", { name }),
+        title: t("photoRemove", { name }) }, icon(ICON_CLOSE, 14));
+      remove.addEventListener("click", () => unstage(i));
+      return h("li", {}, h("img", { src: f.url, alt: t("photoPreview", { name }) }), remove);
+    }));
+    staged.hidden = stagedFiles.length === 0;
+    staged.setAttribute("aria-label", t("attach"));
+  }
+
+  function photoContent(text, count, urls) {
+    const frag = document.createDocumentFragment();
+    if (urls.length) {
+      frag.append(h("span", { class: "thumbs" }, ...urls.map(([url, name]) =>
+        h("span", {}, h("img", { src: url, alt: t("photoPreview", { name }) })))));
+    } else {
+      frag.append(h("span", { class: "photoline" }, icon(ICON_CLIP, 14),
+        h("span", { text: count === 1 ? t("photos1") : t("photosN", { n: count }) })));
+    }
+    if (text) frag.append(h("div", { text }));
+    return frag;
+  }
+
+  function showProgress(fraction) {
+    const on = fraction !== null;
+    progressBar.hidden = progressText.hidden = !on;
+    if (!on) return;
+    const pct = Math.round(fraction * 100);
+    progressBar.setAttribute("aria-valuenow", String(pct));
+    progressBar.setAttribute("aria-label", t("photoUploading", { pct }));
+    progressBar.firstChild.style.width = pct + "%";
+    progressText.textContent = t("photoUploading", { pct });
+  }
+
+  /** POST a form with upload progress (fetch cannot report it). */
+  function upload(path, formData, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", server + path);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.timeout = 120000;
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { /* a proxy's HTML page */ }
+        if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
+        const err = new HttpError(xhr.status, data && typeof data.detail === "string" ? data.detail : "");
+        err.code = data && data.code;
+        err.filename = data && data.filename;
+        reject(err);
+      };
+      xhr.onerror = xhr.ontimeout = () => reject(new HttpError(0, "network"));
+      xhr.send(formData);
+    });
+  }
+
+  function photoError(err) {
+    const name = err.filename || t("photos1");
+    const byCode = { photo_type: "photoType", photo_too_large: "photoTooLarge",
+      photo_too_many: "photoTooMany", photo_unreadable: "photoUnreadable",
+      photo_empty: "photoUnreadable" }[err.code];
+    if (byCode) return t(byCode, { name });
+    if (err.status === 413) return t("photoTooLarge", { name });
+    if (err.status === 0 || err.status >= 500 || err.status === 429) return errorMessage(err);
+    return t("photoFailed");
+  }
+
+  async function sendPhotos(text) {
+    if (!sid || uploading) return;
+    const files = stagedFiles.slice();
+    const form = new FormData();
+    for (const f of files) form.append("photo", f.file, f.file.name || "photo");
+    if (text) form.append("text", text);
+    clearError();
+    uploading = true;
+    attachBtn.disabled = sendBtn.disabled = true;
+    pollGeneration += 1;
+    showProgress(0);
+    let resp;
+    try {
+      resp = await upload(`/api/conversations/${encodeURIComponent(sid)}/photos`, form, showProgress);
+    } catch (err) {
+      uploading = false;
+      attachBtn.disabled = sendBtn.disabled = false;
+      showProgress(null);
+      if (text && !input.value) input.value = text;
+      const retriable = err.status === 0 || err.status >= 500;
+      showError(err, retriable ? () => { input.value = ""; sendPhotos(text); } : null);
+      errorText.textContent = photoError(err);
+      return;
+    }
+    uploading = false;
+    attachBtn.disabled = sendBtn.disabled = false;
+    showProgress(null);
+    stagedFiles.length = 0; // their object URLs now show in the log
+    renderStaged();
+    rendered.add(resp.message_id);
+    addToLog(messageNode("shopper", photoContent(text, files.length,
+      files.map((f) => [f.url, f.file.name || t("photos1")]))));
+    // A handoff notice is a stored message: the poll below brings it. "Queued" is not stored.
+    if (resp.action !== "handoff" && resp.notice) addNotice(resp.notice);
+    ticketOpen = true;
+    state = "handoff";
+    updateHumanButton();
+    pollSoon(0);
+  }
+
+  attachBtn.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    stageFiles([...fileInput.files]);
+    fileInput.value = ""; // the same file may be picked again after removing it
+    input.focus();
+  });
+  input.addEventListener("paste", (e) => {
+    const files = [...((e.clipboardData && e.clipboardData.files) || [])]
+      .filter((f) => f.type.startsWith("image/"));
+    if (files.length && sid) { e.preventDefault(); stageFiles(files); }
+  });
+  const hasFiles = (e) => sid && e.dataTransfer && [...e.dataTransfer.types].includes("Files");
+  panel.addEventListener("dragover", (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    dropzone.hidden = false;
+  });
+  panel.addEventListener("dragleave", (e) => {
+    if (!panel.contains(e.relatedTarget)) dropzone.hidden = true;
+  });
+  panel.addEventListener("drop", (e) => {
+    dropzone.hidden = true;
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    stageFiles([...e.dataTransfer.files]);
+  });
+
+  // ---------------------------------------------------------------- e-mail follow-up
+  let followupNode = null;
+  let followupFor = ""; // what the card shows: "offer" or the saved address
+
+  function showFollowup(f) {
+    if (!f) return;
+    if (f.email) {
+      if (followupFor !== f.email) placeFollowup(savedCard(f.email), f.email);
+    } else if (f.email_offer && store.get("followupNo") !== sid) {
+      if (followupFor !== "offer") placeFollowup(offerCard(), "offer");
+    } else if (followupNode) {
+      followupNode.remove();
+      followupNode = null;
+      followupFor = "";
+    }
+  }
+
+  function placeFollowup(node, what) {
+    if (followupNode) followupNode.replaceWith(node); else addToLog(node);
+    followupNode = node;
+    followupFor = what;
+  }
+
+  function offerCard() {
+    const fid = "fb-mail-" + uid;
+    const textId = fid + "-text";
+    const field = h("input", { id: fid, type: "email", autocomplete: "email", inputmode: "email",
+      required: true, maxlength: "254", placeholder: "name@example.com" });
+    const problem = h("p", { class: "err", role: "alert" });
+    const save = h("button", { class: "save", type: "submit", text: t("emailSave") });
+    const no = h("button", { class: "no", type: "button", text: t("emailNo") });
+    const formEl = h("form", { novalidate: true },
+      h("label", { class: "sr", for: fid, text: t("emailLabel") }), field, save, no);
+    const card = h("div", { class: "followup", role: "group", "aria-labelledby": textId },
+      h("p", { id: textId }, icon(ICON_MAIL, 16), h("span", { text: t("emailOffer") })),
+      formEl, problem);
+    formEl.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const email = field.value.trim();
+      if (!email || !field.checkValidity()) { problem.textContent = t("emailInvalid"); field.focus(); return; }
+      save.disabled = true;
+      problem.textContent = "";
+      try {
+        const page = location.href.split("#")[0];
+        const r = await api(`/api/conversations/${encodeURIComponent(sid)}/contact`, { email, page });
+        placeFollowup(savedCard(r.email), r.email);
+        followupNode.querySelector("button").focus();
+      } catch (err) {
+        problem.textContent = err.status === 400 || err.status === 422 ? t("emailInvalid") : errorMessage(err);
+        field.focus();
+      } finally { save.disabled = false; }
+    });
+    no.addEventListener("click", () => {
+      store.set("followupNo", sid);
+      showFollowup({ email: null, email_offer: false });
+      input.focus();
+    });
+    return card;
+  }
+
+  function savedCard(email) {
+    const remove = h("button", { class: "remove", type: "button", text: t("emailRemove") });
+    remove.addEventListener("click", async () => {
+      remove.disabled = true;
+      try {
+        await api(`/api/conversations/${encodeURIComponent(sid)}/contact`, undefined, "DELETE");
+        store.set("followupNo", sid);
+        showFollowup({ email: null, email_offer: false });
+        input.focus();
+      } catch (err) {
+        remove.disabled = false;
+        showError(err, null);
+      }
+    });
+    return h("div", { class: "followup saved", role: "status" },
+      h("p", {}, icon(ICON_MAIL, 16), h("span", { text: t("emailSaved", { email }) }), remove));
+  }
+
+  /** Open the conversation a follow-up e-mail links to (#faqbot=<session id>). */
+  function adoptLink() {
+    const m = /(?:^#|&)faqbot=([A-Za-z0-9_-]{8,64})(?:&|$)/.exec(location.hash || "");
+    if (!m) return false;
+    if (m[1] !== sid) { sid = m[1]; cursor = 0; store.set("sid", sid); }
+    try { history.replaceState(history.state, "", location.pathname + location.search); } catch { /* sandboxed */ }
+    return true;
+  }
 
   // ---------------------------------------------------------------- open / close / input
   function setOpen(open, focus = true) {
@@ -1391,6 +2013,13 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const text = input.value.trim();
+    if (stagedFiles.length) {
+      if (busy || uploading) return;
+      input.value = "";
+      sendPhotos(text);
+      input.focus();
+      return;
+    }
     if (!text || busy) return;
     input.value = "";
     sendText(text, {});
@@ -1408,7 +2037,9 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   function mount() {
     (document.body || document.documentElement).append(host);
-    if (store.get("open")) setOpen(true, false);
+    const fromMail = adoptLink();
+    if (store.get("open") || fromMail) setOpen(true, false);
+    updateHumanButton();
     restore();
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
