@@ -35,6 +35,7 @@ STATES = ("open", "claimed", "resolved")
 PRIORITIES = ("urgent", "normal")
 REASONS = (
     "low_confidence", "asked_for_person", "entry_handoff", "negative_feedback", "bot_unavailable",
+    "photo",
 )
 
 # Keywords ending in "*" match as a word prefix; others as whole words. Scripts written

@@ -285,3 +285,24 @@ def test_note_marks_each_new_phrasing(faq_dir: Path) -> None:
     assert "        - Byte? # machine draft\n" in text
     entry = {e.id: e for e in load_valid_faq(faq_dir)}["exchange"]
     assert entry.questions["sv"] == ("Kan jag byta?", "Byte?")
+
+
+def test_a_lead_overwrites_a_reviewed_answer_and_every_other_byte_stays(faq_dir: Path) -> None:
+    path = faq_dir / "returns.yaml"
+    before = path.read_text(encoding="utf-8")
+    new_de = "Du kannst Artikel innerhalb von **60 Tagen** zurückschicken, auch im Sale."
+    set_answers(faq_dir, "returns-window", {"de": new_de}, False, "dana", overwrite=True)
+    after = path.read_text(encoding="utf-8")
+    # Only the German answer's lines changed; comments, quoting and the English answer stay.
+    diff = [ln for ln in after.splitlines() if ln not in before.splitlines()]
+    assert diff == [f"        {new_de}"]
+    assert before.replace("Du kannst Artikel innerhalb von 30 Tagen zurückschicken.",
+                          new_de) == after
+    entry = {e.id: e for e in load_valid_faq(faq_dir)}["returns-window"]
+    assert entry.answer["de"] == new_de and entry.answer["en"].startswith("You can return")
+    # The default language's answer cannot be emptied, and a bad language is refused.
+    with pytest.raises(InputError):
+        set_answers(faq_dir, "returns-window", {"en": "  "}, False, "dana", overwrite=True)
+    with pytest.raises(InputError):
+        set_answers(faq_dir, "returns-window", {"xx": "Hi"}, False, "dana", overwrite=True)
+    assert path.read_text(encoding="utf-8") == after

@@ -20,6 +20,7 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
         "rate_limit_per_minute": 10_000,
         "conversation_rate_limit_per_minute": 10_000,
         "packs_dir": tmp / "packs",
+        "photos_dir": tmp / "photos",
         # The API tests pin the thresholds their tiny FAQ was written for; the shipped
         # defaults are tuned on the shop FAQ by `faqbot eval` and may move.
         "answer_threshold": 0.55,

@@ -7,6 +7,7 @@ artifacts/screenshots/lead-*.png.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 from typing import Any
@@ -101,7 +102,10 @@ def test_lead_adds_a_phrasing_from_a_cluster_and_the_bot_answers(
     page.screenshot(path=str(SHOTS / "lead-clusters.png"), full_page=True)
 
     # Two clicks: the nearest entry is preselected, its questions are ticked -> add.
-    gift.get_by_label("Entry to add the questions to").select_option("payment-methods")
+    picker = gift.get_by_role("combobox", name="Entry to add the questions to")
+    expect(picker).to_have_value("Which payment methods do you accept? · payment-methods")
+    picker.fill("payment")  # searchable by title or id: the same entry
+    gift.get_by_role("option", name=re.compile("Which payment methods")).click()
     gift.get_by_role("button", name="Add as phrasings").click()
     expect(gift.locator(".status")).to_contain_text("live now", timeout=30_000)
     expect(page.locator("#history")).to_contain_text("Lena")

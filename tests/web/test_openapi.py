@@ -30,6 +30,11 @@ ROUTES = {
     ("get", "/api/conversations/{session_id}/messages"),
     ("get", "/api/conversations/{session_id}/events"),
     ("post", "/api/feedback"),
+    ("post", "/api/conversations/{session_id}/contact"),
+    ("delete", "/api/conversations/{session_id}/contact"),
+    ("post", "/api/conversations/{session_id}/photos"),
+    ("post", "/api/conversations/{session_id}/leave"),
+    ("get", "/api/agent/photos/{photo_id}"),
     ("get", "/api/agent/tickets"),
     ("get", "/api/agent/tickets/{ticket_id}"),
     ("post", "/api/agent/tickets/{ticket_id}/claim"),
@@ -74,18 +79,26 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
     assert set(action["enum"]) == {"answer", "clarify", "handoff", "queued"}
     assert props(schema, "SuggestionOut") == {"faq_id", "question", "confidence"}
     assert props(schema, "MessagesOut") == {
-        "session_id", "state", "ticket_id", "language", "messages", "cursor"}
+        "session_id", "state", "ticket_id", "language", "messages", "cursor", "followup"}
+    assert props(schema, "FollowupOut") == {"email_offer", "email"}
     assert props(schema, "MessageOut") == {
-        "id", "role", "text", "language", "created_at", "action", "faq_id"}
+        "id", "role", "text", "language", "created_at", "action", "faq_id", "author", "photos"}
+    assert props(schema, "ContactIn") == {"email", "page"}
+    assert props(schema, "PhotoMessageOut") == {
+        "session_id", "message_id", "action", "language", "ticket_id", "notice", "cursor",
+        "photos"}
     assert props(schema, "FeedbackIn") == {"session_id", "message_id", "helpful", "comment"}
     assert props(schema, "FeedbackOut") == {"ok", "offer_handoff", "notice"}
     ticket = {"id", "state", "priority", "language", "reason", "created_at", "due_at",
               "sla_breached", "waiting_seconds", "claimed_by", "preview"}
     assert props(schema, "TicketOut") == ticket
-    assert props(schema, "TicketDetailOut") == ticket | {"session_id", "guesses", "transcript"}
+    assert props(schema, "TicketDetailOut") == ticket | {
+        "session_id", "guesses", "transcript", "email"}
     assert props(schema, "TranscriptLine") == {
-        "id", "role", "text", "language", "text_for_agent", "created_at"}
-    assert props(schema, "ReplyOut") == {"message", "translated"}
+        "id", "role", "text", "language", "text_for_agent", "created_at", "author", "photos"}
+    assert props(schema, "PhotoOut") == {
+        "id", "content_type", "width", "height", "size", "removed"}
+    assert props(schema, "ReplyOut") == {"message", "translated", "may_email"}
     assert props(schema, "StatusOut") == {
         "index_version", "model", "entries", "phrasings", "reload_ok", "reload_error",
         "reloaded_at"}
@@ -100,7 +113,14 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
 def test_errors_and_keys_are_described(schema: dict[str, Any]) -> None:
     chat = schema["paths"]["/api/chat"]["post"]["responses"]
     assert {"400", "413", "422", "429"} <= set(chat)
-    assert props(schema, "ErrorOut") == {"detail"}
+    assert props(schema, "ErrorOut") == {"detail", "code", "filename"}
+    upload = schema["paths"]["/api/conversations/{session_id}/photos"]["post"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["photo"]["maxItems"] == 3 and {"413", "415"} <= set(
+        upload["responses"])
+    photo = schema["paths"]["/api/agent/photos/{photo_id}"]["get"]
+    assert {"AgentKey": []} in photo["security"] and "image/jpeg" in photo["responses"]["200"][
+        "content"]
     schemes = schema["components"]["securitySchemes"]
     assert schemes["AgentKey"] == {"type": "apiKey", "in": "header", "name": "X-Agent-Key"}
     assert schemes["LeadKey"] == {"type": "apiKey", "in": "header", "name": "X-Lead-Key"}
