@@ -23,6 +23,8 @@ class ChatRequest:
     market: str | None = None
     suggestion_id: str | None = None  # a suggestion chip the shopper clicked
     human: bool = False  # the "talk to a person" button
+    visitor_id: str | None = None  # the widget's per-browser id (earlier conversations)
+    page_url: str | None = None  # the shop page the shopper writes from
 
 
 @dataclass
@@ -55,6 +57,7 @@ class MessageView:
     created_at: datetime
     action: str | None
     faq_id: str | None
+    author: str | None = None  # agent replies: the agent's name
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class TicketView:
     waiting_seconds: int
     claimed_by: str | None
     preview: str
+    spam: bool = False  # closed as spam (state "resolved")
     session_id: str = ""  # the conversation: where live events for this ticket go
 
 
@@ -106,6 +110,7 @@ class TranscriptLine:
     language: str | None
     text_for_agent: str | None
     created_at: datetime
+    author: str | None = None  # agent replies: the agent's name
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,43 @@ class AgentReply:
     message: MessageView
     translated: bool
     session_id: str = ""  # the conversation: where the live event goes (not in the API)
+    # No pack for the pair: sent as written, and the shopper was told so.
+    untranslated: bool = False
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of a ticket's history for agents: an internal note, a claim, an assignment."""
+
+    id: int
+    kind: str  # note | claim | release | assign | resolve | spam | reopen
+    actor: str
+    text: str | None
+    target: str | None  # assign: who got the ticket
+    previous: str | None  # assign: who held it before
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EarlierConversation:
+    """Another conversation of the same shopper (same widget visitor id)."""
+
+    session_id: str
+    started_at: datetime
+    language: str
+    ticket_id: int | None
+    ticket_state: str | None
+    first_message: str
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What the agent sees of a conversation's shopper, beside the transcript."""
+
+    session_id: str
+    language: str
+    locale: str | None
+    market: str | None
+    page_url: str | None
+    started_at: datetime
+    earlier: list[EarlierConversation] = field(default_factory=list)

@@ -2,7 +2,9 @@
 
 Shoppers' messages are personal data (GDPR), so once they are older than the retention
 period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
-previews of resolved tickets become empty, feedback comments NULL. Every row stays, with its
+previews of resolved tickets become empty, feedback comments NULL, agents' internal notes
+empty, and a conversation's visitor id and page address NULL (so an old conversation is no
+longer linked to the shopper's browser). Every row stays, with its
 language, action, scores, entry and times, so stats, reports and cluster counts do not
 change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
@@ -22,7 +24,15 @@ from sqlalchemy import update
 from bot.errors import ConfigError
 from bot.runtime.jobs import PeriodicJob
 from bot.store.db import Database
-from bot.store.models import Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import (
+    Conversation,
+    Feedback,
+    Message,
+    QuestionLog,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +48,13 @@ class RetentionReport:
     messages: int = 0
     comments: int = 0
     previews: int = 0
+    notes: int = 0
+    visitors: int = 0
 
     @property
     def total(self) -> int:
-        return self.questions + self.messages + self.comments + self.previews
+        return (self.questions + self.messages + self.comments + self.previews + self.notes
+                + self.visitors)
 
 
 def purge_text(db: Database, days: int, now: datetime | None = None) -> RetentionReport:
@@ -73,12 +86,25 @@ def purge_text(db: Database, days: int, now: datetime | None = None) -> Retentio
             .where(Ticket.created_at < cutoff, Ticket.state == "resolved", Ticket.preview != "")
             .values(preview="")
         ))
-    report = RetentionReport(cutoff, questions, messages, comments, previews)
+        notes = _rowcount(s.execute(
+            update(TicketEvent)
+            .where(TicketEvent.created_at < cutoff, TicketEvent.kind == "note",
+                   TicketEvent.text != "")
+            .values(text="")
+        ))
+        # Conversations idle since the cutoff: the shopper's browser id and page go.
+        visitors = _rowcount(s.execute(
+            update(Conversation)
+            .where(Conversation.updated_at < cutoff,
+                   (Conversation.visitor_id.is_not(None)) | (Conversation.page_url.is_not(None)))
+            .values(visitor_id=None, page_url=None)
+        ))
+    report = RetentionReport(cutoff, questions, messages, comments, previews, notes, visitors)
     if report.total:
         log.info(
             "retention: removed text older than %s from %d questions, %d messages, "
-            "%d comments, %d ticket previews",
-            cutoff.date().isoformat(), questions, messages, comments, previews,
+            "%d comments, %d ticket previews, %d notes, %d conversations' visitor ids",
+            cutoff.date().isoformat(), questions, messages, comments, previews, notes, visitors,
         )
     return report
 
