@@ -13,6 +13,7 @@ from bot.errors import (
     ConflictError,
     EditRefused,
     FaqbotError,
+    ForbiddenError,
     InputError,
     MessageTooLong,
     NotFoundError,
@@ -27,6 +28,7 @@ STATUS: list[tuple[type[FaqbotError], int]] = [
     (RateLimited, 429),
     (EditRefused, 422),
     (AuthError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 400),
@@ -47,7 +49,7 @@ async def faqbot_error(request: Request, exc: Exception) -> JSONResponse:
     code = status_for(exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if code == 401:
-        headers = {"WWW-Authenticate": "ApiKey"}
+        headers = {"WWW-Authenticate": 'Bearer realm="faqbot"'}
     if code >= 500:
         log.error("request failed: %s", exc)
     return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)

@@ -65,7 +65,8 @@ def test_every_route_of_the_contract_is_documented(schema: dict[str, Any]) -> No
 
 def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) -> None:
     assert props(schema, "ChatIn") == {
-        "session_id", "message", "language", "locale", "market", "suggestion_id", "human"}
+        "session_id", "message", "language", "locale", "market", "suggestion_id", "human",
+        "visitor_id", "page_url"}
     assert props(schema, response_schema(schema, "post", "/api/chat")) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
         "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor"}
@@ -76,16 +77,24 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
     assert props(schema, "MessagesOut") == {
         "session_id", "state", "ticket_id", "language", "messages", "cursor"}
     assert props(schema, "MessageOut") == {
-        "id", "role", "text", "language", "created_at", "action", "faq_id"}
+        "id", "role", "text", "language", "created_at", "action", "faq_id", "author"}
     assert props(schema, "FeedbackIn") == {"session_id", "message_id", "helpful", "comment"}
     assert props(schema, "FeedbackOut") == {"ok", "offer_handoff", "notice"}
     ticket = {"id", "state", "priority", "language", "reason", "created_at", "due_at",
-              "sla_breached", "waiting_seconds", "claimed_by", "preview"}
+              "sla_breached", "waiting_seconds", "claimed_by", "preview", "spam"}
     assert props(schema, "TicketOut") == ticket
-    assert props(schema, "TicketDetailOut") == ticket | {"session_id", "guesses", "transcript"}
+    assert props(schema, "TicketDetailOut") == ticket | {
+        "session_id", "guesses", "transcript", "events", "customer", "shopper_language",
+        "agent_language", "translation_sources"}
     assert props(schema, "TranscriptLine") == {
-        "id", "role", "text", "language", "text_for_agent", "created_at"}
-    assert props(schema, "ReplyOut") == {"message", "translated"}
+        "id", "role", "text", "language", "text_for_agent", "created_at", "author"}
+    assert props(schema, "ReplyIn") == {"text", "language"}
+    assert props(schema, "ReplyOut") == {"message", "translated", "untranslated"}
+    assert props(schema, "CustomerOut") == {
+        "session_id", "language", "locale", "market", "page_url", "started_at", "earlier"}
+    assert props(schema, "EventOut") == {
+        "id", "kind", "actor", "text", "target", "previous", "created_at"}
+    assert props(schema, "MeOut") == {"name", "role", "language", "development"}
     assert props(schema, "StatusOut") == {
         "index_version", "model", "entries", "phrasings", "reload_ok", "reload_error",
         "reloaded_at"}
@@ -102,12 +111,21 @@ def test_errors_and_keys_are_described(schema: dict[str, Any]) -> None:
     assert {"400", "413", "422", "429"} <= set(chat)
     assert props(schema, "ErrorOut") == {"detail"}
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["AgentKey"] == {"type": "apiKey", "in": "header", "name": "X-Agent-Key"}
-    assert schemes["LeadKey"] == {"type": "apiKey", "in": "header", "name": "X-Lead-Key"}
+    assert schemes["Bearer"]["type"] == "http" and schemes["Bearer"]["scheme"] == "bearer"
+    # The old headers still carry a key (any person's) for existing scripts.
+    assert schemes["AgentKey"] | {"description": ""} == {
+        "type": "apiKey", "in": "header", "name": "X-Agent-Key", "description": ""}
+    assert schemes["LeadKey"]["name"] == "X-Lead-Key"
     claim = schema["paths"]["/api/agent/tickets/{ticket_id}/claim"]["post"]
-    assert {"AgentKey": []} in claim["security"] and "409" in claim["responses"]
-    assert {"LeadKey": []} in schema["paths"]["/api/lead/stats"]["get"]["security"]
+    assert {"Bearer": []} in claim["security"] and "409" in claim["responses"]
+    assert {"403", "401"} <= set(schema["paths"]["/api/lead/stats"]["get"]["responses"])
+    assert {"Bearer": []} in schema["paths"]["/api/lead/stats"]["get"]["security"]
+    assert {"Bearer": []} in schema["paths"]["/api/me"]["get"]["security"]
     params = {p["name"] for p in schema["paths"]["/api/agent/tickets"]["get"]["parameters"]}
-    assert {"state", "language", "priority"} <= params
+    assert {"state", "language", "priority", "q", "claimed_by"} <= params
+    # A name is never taken from a header, so none is documented.
+    every = [p["name"] for path in schema["paths"].values() for op in path.values()
+             for p in op.get("parameters", [])]
+    assert "X-Agent-Name" not in every and "X-Lead-Name" not in every
     events = schema["paths"]["/api/conversations/{session_id}/events"]["get"]["responses"]["200"]
     assert "text/event-stream" in events["content"]
