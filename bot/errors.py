@@ -11,7 +11,8 @@
     │   ├── MessageTooLong        a message or comment over its length limit -> 413
     │   ├── RateLimited           too many requests from one client or conversation -> 429
     │   └── EditRefused           an FAQ edit that does not validate; nothing written -> 422
-    ├── AuthError                 missing or wrong API key -> 401
+    ├── AuthError                 missing, unknown or disabled key -> 401
+    ├── ForbiddenError            a valid key without the right: agent key, lead route -> 403
     ├── NotFoundError             unknown ticket, conversation or entry -> 404
     └── ConflictError             a state change that lost a race or is not allowed -> 409
 
@@ -92,6 +93,10 @@ class EditRefused(InputError):
 
 class AuthError(FaqbotError):
     """An API key is missing or wrong."""
+
+
+class ForbiddenError(FaqbotError):
+    """A known person asks for something their role does not allow, or to act as another."""
 
 
 class NotFoundError(FaqbotError):

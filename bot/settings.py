@@ -23,6 +23,10 @@ from bot.errors import ConfigError
 # refuses "changethis") so nobody runs a public desk with a key everyone can read here.
 DEV_AGENT_KEY = "dev-agent-key"
 DEV_LEAD_KEY = "dev-lead-key"
+# Keys people sign in with are stored as HMAC-SHA256 digests under this secret
+# (bot/store/people.py); production refuses this public development value.
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+MIN_SECRET_KEY_CHARS = 32
 
 _LANG = re.compile(r"^[a-z]{2}$")
 CommaList = Annotated[list[str], NoDecode]
@@ -174,8 +178,15 @@ class Settings(BaseSettings):
     # Phrasings of two entries at or above this cosine make `faqbot validate` warn.
     near_duplicate_threshold: float = 0.90
     max_message_chars: int = 1000
+    # The shared development keys: in development they sign in as the users "dev-agent" and
+    # "dev-lead"; in production they are refused (people use `faqbot users add` keys).
     agent_key: SecretStr = SecretStr(DEV_AGENT_KEY)
     lead_key: SecretStr = SecretStr(DEV_LEAD_KEY)
+    # Keys the stored key digests (HMAC); every server sharing the database needs the same.
+    # Changing it invalidates every person's key (rotate them all afterwards).
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Canned replies for agents, one YAML file per language (<dir>/<lang>.yaml).
+    canned_dir: Path = Path("canned_replies")
     cors_origins: CommaList = Field(default_factory=list)
     packs_dir: Path = Path("data/argos-packages")
     agent_language: str = "en"
@@ -287,16 +298,14 @@ class Settings(BaseSettings):
             raise ValueError("FAQBOT_MAX_MESSAGE_CHARS must be positive")
         self._check_mail()
         if self.environment == "production":
-            for name, secret, dev in (
-                ("FAQBOT_AGENT_KEY", self.agent_key, DEV_AGENT_KEY),
-                ("FAQBOT_LEAD_KEY", self.lead_key, DEV_LEAD_KEY),
-            ):
-                key = secret.get_secret_value()
-                if key == dev or len(key) < 16:
-                    raise ValueError(
-                        f"{name} must be set to a secret of at least 16 characters in "
-                        "production (the development default is public)"
-                    )
+            key = self.secret_key.get_secret_value()
+            if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_CHARS:
+                raise ValueError(
+                    f"FAQBOT_SECRET_KEY must be set to a random secret of at least "
+                    f"{MIN_SECRET_KEY_CHARS} characters in production (the development "
+                    "default is public); e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'"
+                )
         return self
 
     def _check_mail(self) -> None:

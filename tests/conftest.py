@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.store.db import make_engine, migrate
 from bot.web.app import create_app
 from tests.support.faqs import write_tiny_faq
+from tests.support.people import PersonFactory, add_person
 from tests.support.settings import make_settings
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -104,6 +105,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def app_settings(bot_settings: Settings, db_url: str) -> Settings:
     """Return the tiny FAQ's settings on the test's database."""
     return bot_settings.model_copy(update={"database_url": db_url})
+
+
+@pytest.fixture
+def person(app_settings: Settings) -> PersonFactory:
+    """Return ``make(name, role="agent", language=None)`` -> headers with that person's key."""
+
+    def make(name: str, role: str = "agent", language: str | None = None) -> dict[str, str]:
+        return add_person(app_settings, name, role, language)
+
+    return make
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from bot.translate.translator import Translator
 log = logging.getLogger(__name__)
 
 NoticeKey = Literal[
-    "handoff_minutes", "handoff_hours", "queued", "offer_handoff", "resolved", "clarify", "thanks"
+    "handoff_minutes", "handoff_hours", "queued", "offer_handoff", "resolved", "clarify", "thanks",
+    "untranslated",
 ]
 
 NOTICES: dict[str, dict[str, str]] = {
@@ -144,6 +145,23 @@ NOTICES: dict[str, dict[str, str]] = {
         "ru": "Спасибо за отзыв!",
         "tr": "Geri bildiriminiz için teşekkürler!",
         "sv": "Tack för din återkoppling!",
+    },
+    # After an agent's reply that no pack could translate into the shopper's language.
+    "untranslated": {
+        "en": "This reply could not be translated automatically into your language.",
+        "de": "Diese Antwort konnte nicht automatisch in Ihre Sprache übersetzt werden.",
+        "es": "Esta respuesta no se ha podido traducir automáticamente a tu idioma.",
+        "fr": "Cette réponse n'a pas pu être traduite automatiquement dans votre langue.",
+        "it": "Non è stato possibile tradurre automaticamente questa risposta nella tua lingua.",
+        "nl": "Dit antwoord kon niet automatisch in je taal worden vertaald.",
+        "pl": "Tej odpowiedzi nie udało się automatycznie przetłumaczyć na Twój język.",
+        "pt": "Não foi possível traduzir automaticamente esta resposta para o seu idioma.",
+        "zh": "此回复无法自动翻译成您的语言。",
+        "ja": "この返信はお客様の言語に自動翻訳できませんでした。",
+        "ko": "이 답변은 고객님의 언어로 자동 번역할 수 없었습니다.",
+        "ru": "Этот ответ не удалось автоматически перевести на ваш язык.",
+        "tr": "Bu yanıt otomatik olarak dilinize çevrilemedi.",
+        "sv": "Det här svaret kunde inte översättas automatiskt till ditt språk.",
     },
 }
 

@@ -30,6 +30,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.chat.followup import Followup
+from bot.chat.inbox import clean_page_url, clean_visitor, noted_untranslated, record
 from bot.chat.intents import wants_person
 from bot.chat.notices import handoff_notice, notice
 from bot.chat.tickets import TicketStore, ticket_guesses, ticket_view
@@ -212,8 +213,10 @@ class ChatService:
                 reason = "low_confidence"
             elif reply is not None and reply.entry_handoff:
                 reason = "entry_handoff"
+        seen = {"visitor_id": clean_visitor(req.visitor_id),
+                "page_url": clean_page_url(req.page_url)}
         result = self._store(sid, text, query.language, forced, locale, market, mode, reply,
-                             reason)
+                             reason, {k: v for k, v in seen.items() if v})
         self.replied.emit(result)
         return result
 
@@ -228,6 +231,7 @@ class ChatService:
         mode: str,
         reply: Reply | None,
         reason: str | None,
+        seen: dict[str, str],  # the widget's visitor id and page, when it sent them
     ) -> ChatResult:
         now = utcnow()
         with self.db.write() as s:
@@ -245,6 +249,7 @@ class ChatService:
                 db.execute(insert(_CONVERSATIONS), {
                     "id": sid, "created_at": now, "updated_at": now, "language": language,
                     "language_locked": bool(forced), "locale": locale, "market": market,
+                    "visitor_id": None, "page_url": None, **seen,
                 })
             else:
                 locked = bool(row.language_locked)
@@ -253,6 +258,7 @@ class ChatService:
                         updated_at=now,
                         language=language if not locked or forced else row.language,
                         language_locked=locked or bool(forced), locale=locale, market=market,
+                        **seen,
                     )
                 )
             # The ticket may have appeared since the decision (an agent, another tab).
@@ -273,6 +279,7 @@ class ChatService:
             elif mode == "reopen":
                 assert ticket is not None
                 ticket = self.tickets.reopen(s, ticket.id)
+                record(s, ticket.id, "shopper", "reopen")
                 if text:
                     self.tickets.retriage(s, ticket, text)
                 self._handoff_reply(s, result, ticket, language)
@@ -457,16 +464,23 @@ class ChatService:
                 for_agent = self.translations.get(m.text, m.language, agent_language)
             transcript.append(TranscriptLine(
                 id=m.id, role=m.role, text=m.text, language=m.language,
-                text_for_agent=for_agent, created_at=m.created_at, author=m.author,
+                text_for_agent=for_agent, created_at=m.created_at,
+                author=m.author if m.role == "agent" else None,
                 photos=pictures.get(m.id, []),
             ))
         return TicketDetail(**vars(view), guesses=guesses,
                             transcript=transcript, email=email)
 
     def agent_reply(
-        self, ticket_id: int, agent: str, text: str, agent_language: str
+        self, ticket_id: int, agent: str, text: str, agent_language: str,
+        text_language: str | None = None,
     ) -> AgentReply:
-        """Send an agent's reply to the shopper, translated when a pack exists."""
+        """Send an agent's reply to the shopper, translated when a pack covers the pair.
+
+        ``text_language`` is what the reply is written in (an FAQ answer inserted in the
+        shopper's language goes out as written); default: the agent's language. A reply no
+        pack can translate goes out as written, followed by a notice in the shopper's language.
+        """
         body = text.strip()
         if not body:
             raise InputError("the reply is empty")
@@ -474,27 +488,34 @@ class ChatService:
             raise MessageTooLong(
                 f"the reply is {len(body)} characters; the limit is {MAX_AGENT_REPLY_CHARS}"
             )
+        source = text_language or agent_language
         with self.db.read() as s:
             t = self.tickets.check_holder(s, ticket_id, agent)
             target = s.get(Conversation, t.conversation_id)
-            shopper_lang = target.language if target else agent_language
-        shown, language, translated = body, agent_language, False
-        if shopper_lang != agent_language:
+            shopper_lang = target.language if target else source
+        shown, language, translated, untranslated = body, source, False, False
+        if shopper_lang != source:
             try:
-                shown = self.translator.translate(body, agent_language, shopper_lang)
+                shown = self.translator.translate(body, source, shopper_lang)
                 language, translated = shopper_lang, True
             except TranslationError as exc:
-                log.info("agent reply stays in %s: %s", agent_language, exc)
+                untranslated = True
+                log.info("agent reply stays in %s: %s", source, exc)
         with self.db.write() as s:
             t = self.tickets.check_holder(s, ticket_id, agent, lock=True)
+            self._lock_conversation(s, t.conversation_id)
             msg_id = self._add(s, t.conversation_id, "agent", shown, language, author=agent,
                                original_text=body if translated else None,
-                               original_language=agent_language if translated else None)
+                               original_language=source if translated else None)
             item = message_view(s.get_one(Message, msg_id))
+            if untranslated and not noted_untranslated(s, t.conversation_id):
+                self._add(s, t.conversation_id, "system",
+                          notice("untranslated", shopper_lang, self.translator), shopper_lang,
+                          action="untranslated")
             mailed = self.followup is not None and self.followup.queue_reply(
                 s, t.conversation_id, msg_id)
-        return AgentReply(message=item, translated=translated, session_id=t.conversation_id,
-                          may_email=mailed)
+        return AgentReply(message=item, translated=translated, untranslated=untranslated,
+                          session_id=t.conversation_id, may_email=mailed)
 
     def check_conversation(self, sid: str) -> None:
         """Raise NotFoundError unless the conversation exists (before a costly upload)."""
@@ -508,6 +529,7 @@ class ChatService:
             t = self.tickets.get(s, ticket_id)
             self._lock_conversation(s, t.conversation_id)
             t = self.tickets.resolve(s, ticket_id, agent)
+            record(s, ticket_id, agent, "resolve")
             conv = s.get(Conversation, t.conversation_id)
             language = conv.language if conv else t.language
             self._add(s, t.conversation_id, "system", notice("resolved", language, self.translator),
@@ -517,21 +539,28 @@ class ChatService:
     def claim(self, ticket_id: int, agent: str) -> TicketView:
         """Claim a ticket for ``agent``."""
         with self.db.write() as s:
-            return ticket_view(self.tickets.claim(s, ticket_id, agent))
+            before = self.tickets.get(s, ticket_id).state
+            t = self.tickets.claim(s, ticket_id, agent)
+            if before == "open":
+                record(s, ticket_id, agent, "claim")
+            return ticket_view(t)
 
     def release(self, ticket_id: int, agent: str) -> TicketView:
         """Put a ticket ``agent`` holds back in the queue."""
         with self.db.write() as s:
-            return ticket_view(self.tickets.release(s, ticket_id, agent))
+            t = self.tickets.release(s, ticket_id, agent)
+            record(s, ticket_id, agent, "release")
+            return ticket_view(t)
 
     def list_tickets(
-        self, state: str | None, language: str | None, priority: str | None, limit: int
+        self, state: str | None, language: str | None, priority: str | None, limit: int,
+        claimed_by: str | None = None,
     ) -> list[TicketView]:
         """List tickets for the agent console."""
         now = utcnow()
         with self.db.read() as s:
             return [ticket_view(t, now) for t in
-                    self.tickets.list(s, state, language, priority, limit)]
+                    self.tickets.list(s, state, language, priority, limit, claimed_by)]
 
     # ---- helpers ----
     def _lock_conversation(self, s: Session, sid: str) -> Conversation | None:

@@ -242,6 +242,7 @@ def ticket_view(ticket: Ticket, now: datetime | None = None) -> TicketView:
         claimed_by=ticket.claimed_by,
         preview=ticket.preview,
         session_id=ticket.conversation_id,
+        spam=bool(ticket.spam),
     )
 
 
@@ -392,10 +393,13 @@ class TicketStore:
         language: str | None = None,
         priority: str | None = None,
         limit: int = 200,
+        claimed_by: str | None = None,
     ) -> list[Ticket]:
         """List tickets, oldest urgent first, then oldest normal; no state = open and claimed."""
         q = select(Ticket)
         q = q.where(Ticket.state == state) if state else q.where(Ticket.state != "resolved")
+        if claimed_by:
+            q = q.where(Ticket.claimed_by == claimed_by)
         if language:
             q = q.where(Ticket.language == language)
         if priority:

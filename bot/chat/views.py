@@ -23,6 +23,8 @@ class ChatRequest:
     market: str | None = None
     suggestion_id: str | None = None  # a suggestion chip the shopper clicked
     human: bool = False  # the "talk to a person" button
+    visitor_id: str | None = None  # the widget's per-browser id (earlier conversations)
+    page_url: str | None = None  # the shop page the shopper writes from
 
 
 @dataclass
@@ -95,6 +97,7 @@ class TicketView:
     waiting_seconds: int
     claimed_by: str | None
     preview: str
+    spam: bool = False  # closed as spam (state "resolved")
     session_id: str = ""  # the conversation: where live events for this ticket go
 
 
@@ -141,6 +144,8 @@ class AgentReply:
     translated: bool
     session_id: str = ""  # the conversation: where the live event goes (not in the API)
     may_email: bool = False  # the shopper left an address: unread, the reply is mailed
+    # No pack for the pair: sent as written, and the shopper was told so.
+    untranslated: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,3 +168,41 @@ class PhotoMessageResult:
     notice: str | None
     cursor: int
     photos: int
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of a ticket's history for agents: an internal note, a claim, an assignment."""
+
+    id: int
+    kind: str  # note | claim | release | assign | resolve | spam | reopen
+    actor: str
+    text: str | None
+    target: str | None  # assign: who got the ticket
+    previous: str | None  # assign: who held it before
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EarlierConversation:
+    """Another conversation of the same shopper (same widget visitor id)."""
+
+    session_id: str
+    started_at: datetime
+    language: str
+    ticket_id: int | None
+    ticket_state: str | None
+    first_message: str
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What the agent sees of a conversation's shopper, beside the transcript."""
+
+    session_id: str
+    language: str
+    locale: str | None
+    market: str | None
+    page_url: str | None
+    started_at: datetime
+    earlier: list[EarlierConversation] = field(default_factory=list)

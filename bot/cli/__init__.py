@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import devtools, faq, insights, serve, translate
+from bot.cli import devtools, faq, insights, serve, translate, users
 from bot.errors import FaqbotError
 
-COMMAND_GROUPS = (faq, serve, devtools, translate, insights)
+COMMAND_GROUPS = (faq, serve, devtools, translate, insights, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

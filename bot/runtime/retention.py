@@ -2,11 +2,13 @@
 
 Shoppers' messages are personal data (GDPR), so once they are older than the retention
 period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
-previews of resolved tickets become empty, feedback comments NULL; e-mail addresses left
-for the follow-up are deleted (and the SMTP answers in the outbox, which may name them);
-photo files are deleted, their rows marked removed. Every row stays (but the address's),
-with its language, action, scores, entry and times, so stats, reports and cluster counts
-do not change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+previews of resolved tickets become empty, feedback comments NULL, agents' internal notes
+empty, and a conversation's visitor id and page address NULL (so an old conversation is no
+longer linked to the shopper's browser); e-mail addresses left for the follow-up are deleted
+(and the SMTP answers in the outbox, which may name them); photo files are deleted, their
+rows marked removed. Every row stays (but the address's), with its language, action, scores,
+entry and times, so stats, reports and cluster counts do not change.
+``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
 the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
@@ -26,6 +28,7 @@ from bot.errors import ConfigError
 from bot.runtime.jobs import PeriodicJob
 from bot.store.db import Database
 from bot.store.models import (
+    Conversation,
     ConversationContact,
     Feedback,
     MailOutbox,
@@ -33,6 +36,7 @@ from bot.store.models import (
     Photo,
     QuestionLog,
     Ticket,
+    TicketEvent,
     utcnow,
 )
 
@@ -53,11 +57,13 @@ class RetentionReport:
     contacts: int = 0
     mail_errors: int = 0
     photos: int = 0
+    notes: int = 0
+    visitors: int = 0
 
     @property
     def total(self) -> int:
         return (self.questions + self.messages + self.comments + self.previews + self.contacts
-                + self.mail_errors + self.photos)
+                + self.mail_errors + self.photos + self.notes + self.visitors)
 
 
 def purge_text(
@@ -92,6 +98,19 @@ def purge_text(
             .where(Ticket.created_at < cutoff, Ticket.state == "resolved", Ticket.preview != "")
             .values(preview="")
         ))
+        notes = _rowcount(s.execute(
+            update(TicketEvent)
+            .where(TicketEvent.created_at < cutoff, TicketEvent.kind == "note",
+                   TicketEvent.text != "")
+            .values(text="")
+        ))
+        # Conversations idle since the cutoff: the shopper's browser id and page go.
+        visitors = _rowcount(s.execute(
+            update(Conversation)
+            .where(Conversation.updated_at < cutoff,
+                   (Conversation.visitor_id.is_not(None)) | (Conversation.page_url.is_not(None)))
+            .values(visitor_id=None, page_url=None)
+        ))
         # An address left (or changed) longer ago than the period goes: mails still waiting
         # for it are then skipped by the outbox.
         contacts = _rowcount(s.execute(
@@ -117,13 +136,14 @@ def purge_text(
             known = set(s.scalars(select(Photo.file).where(Photo.removed_at.is_(None))))
         photos.sweep(known)
     report = RetentionReport(cutoff, questions, messages, comments, previews, contacts,
-                             mail_errors, len(old_photos))
+                             mail_errors, len(old_photos), notes, visitors)
     if report.total:
         log.info(
             "retention: removed text older than %s from %d questions, %d messages, "
-            "%d comments, %d ticket previews; %d e-mail addresses, %d mail errors, %d photos",
-            cutoff.date().isoformat(), questions, messages, comments, previews, contacts,
-            mail_errors, len(old_photos),
+            "%d comments, %d ticket previews, %d notes, %d conversations' visitor ids; "
+            "%d e-mail addresses, %d mail errors, %d photos",
+            cutoff.date().isoformat(), questions, messages, comments, previews, notes, visitors,
+            contacts, mail_errors, len(old_photos),
         )
     return report
 

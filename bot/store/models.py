@@ -81,6 +81,11 @@ class Conversation(Base):
     language_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(35), default=None)
     market: Mapped[str | None] = mapped_column(String(8), default=None)
+    # A random id the widget keeps in the shopper's browser (localStorage), so an agent sees
+    # this shopper's earlier conversations; blanked by retention like message text.
+    visitor_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # The shop page the shopper last wrote from (customer context for the agent).
+    page_url: Mapped[str | None] = mapped_column(String(2000), default=None)
 
 
 class Message(Base):
@@ -130,6 +135,8 @@ class Ticket(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # Closed as spam (state "resolved"): no notice to the shopper, left out of response times.
+    spam: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Feedback(Base):
@@ -319,3 +326,49 @@ class Photo(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     # Set when retention deleted the file; the row stays so counts and transcripts hold.
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+# ---- people and the ticket history ----
+class User(Base):
+    """A person who signs in to the agent console or the lead page with a key of their own.
+
+    Only a keyed digest of the key is stored (bot/store/people.py says why that is enough);
+    ``key_hint`` is the key's first characters, to tell keys apart in ``faqbot users list``.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # agent | lead
+    # The language the person reads (machine translations in the console); None = the setting.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    key_created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class TicketEvent(Base):
+    """One line of a ticket's history for agents: a note, claim, assignment, resolution ...
+
+    Internal notes live here and never in ``messages``, so nothing that reads a shopper's
+    conversation (the widget's polling and stream, e-mail follow-up) can ever carry one.
+    """
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # a user's name, or "shopper" / "system"
+    # note | claim | release | assign | resolve | spam | reopen
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text, default=None)  # a note's text
+    # assign: who got the ticket; the holder it was taken from goes in ``previous``.
+    target: Mapped[str | None] = mapped_column(String(64), default=None)
+    previous: Mapped[str | None] = mapped_column(String(64), default=None)

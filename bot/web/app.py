@@ -1,7 +1,7 @@
 """The HTTP service, put together: ``create_app`` wires the parts and does nothing else.
 
     bot/web/deps.py        Services: the database, the bot, chat, insights, jobs, limits
-    bot/web/routes/        shopper.py agent.py lead.py ops.py pages.py
+    bot/web/routes/        shopper.py agent.py inbox.py lead.py ops.py pages.py
     bot/web/schemas.py     every request and response body
     bot/web/errors.py      bot/errors.py's tree -> HTTP status, in one handler
     bot/web/middleware.py  request id, body-size guard, JSON access line
@@ -30,7 +30,7 @@ from bot.web.errors import add_error_handlers
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
 from bot.web.middleware import RequestContextMiddleware
-from bot.web.routes import agent, lead, ops, pages, shopper
+from bot.web.routes import agent, inbox, lead, ops, pages, shopper
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = sv
-    for module in (shopper, agent, lead, ops, pages):
+    for module in (shopper, agent, inbox, lead, ops, pages):
         app.include_router(module.router)
     add_error_handlers(app)
 
@@ -93,7 +93,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Content-Type", "X-Request-ID", "X-Agent-Key", "X-Agent-Name",
+            allow_headers=["Content-Type", "X-Request-ID", "Authorization", "X-Agent-Key",
                            "X-Agent-Language", "X-Lead-Key", "Last-Event-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,

@@ -1,9 +1,16 @@
 """What the routes depend on: the app's services, built once, and who is calling.
 
 :class:`Services` holds every part of one app (built in bot/web/app.py, stored on
-``app.state.services``); routes receive it with ``ServicesDep``. Agents and leads identify
-themselves by key (X-Agent-Key / X-Lead-Key, checked in constant time by bot/web/auth.py)
-and name (X-Agent-Name / X-Lead-Name).
+``app.state.services``); routes receive it with ``ServicesDep``.
+
+Who is calling: agents and leads send their own key as ``Authorization: Bearer KEY``
+(bot/store/people.py keeps them). The old headers ``X-Agent-Key`` / ``X-Lead-Key`` still carry
+a key for existing scripts (any person's key, checked the same way), but a name is never
+taken from a header: ``X-Agent-Name`` / ``X-Lead-Name`` naming someone other than the key's
+owner is refused (403), so a script that believes it acts as alice learns it does not;
+naming the owner is ignored. No key, an unknown or a disabled key: 401; a valid key without
+the right role (an agent's key on a lead route): 403. A lead may use the agent routes too.
+Routes get the :class:`Person` with ``AgentDep`` / ``LeadDep`` / ``PersonDep``.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.chat.canned import CannedReplies
 from bot.chat.followup import Followup
+from bot.chat.inbox import Inbox
 from bot.chat.photos import PhotoStore
 from bot.chat.service import ChatService
 from bot.chat.tickets import TicketStore, Triage
-from bot.errors import InputError, RemoteError
+from bot.errors import ForbiddenError, InputError, RemoteError
 from bot.faq.remote import FaqRemote
 from bot.insights.clusters import Insights
 from bot.matching.bot import FaqBot
@@ -35,15 +44,15 @@ from bot.runtime.retention import RetentionJob
 from bot.runtime.smtp import SmtpMailer
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.people import People, Person
 from bot.translate.translator import Translator
-from bot.web.auth import Keys
 from bot.web.metrics import Metrics, StateCollector
 
 log = logging.getLogger(__name__)
 WEB_ROOT = Path(__file__).resolve().parent / "static"  # photos must never be stored under it
 
 POLLS_PER_MINUTE = 120  # a widget polling every 0.5 s at most, per conversation
-_NAME = re.compile(r"^[\w .@-]{1,64}$")
+_LANG = re.compile(r"^[a-z]{2}$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,10 @@ class Services:
         jobs = jobs or Jobs()
         self.settings = settings
         self.bot = bot
-        self.keys = Keys(settings)
         self.db = Database(settings.database_url)
+        self.people = People.from_settings(self.db, settings)
+        self.inbox = Inbox(self.db)
+        self.canned = CannedReplies(settings.canned_dir, settings.default_language)
         rules = settings.triage_rules_file
         triage = Triage.from_file(rules) if rules else Triage.default()
         self.tickets = TicketStore(
@@ -142,53 +153,90 @@ def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-_agent_key = APIKeyHeader(name="X-Agent-Key", auto_error=False, scheme_name="AgentKey")
-_lead_key = APIKeyHeader(name="X-Lead-Key", auto_error=False, scheme_name="LeadKey")
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="Bearer",
+    description="A person's own key (`faqbot users add NAME --role agent|lead` prints it).",
+)
+_agent_key = APIKeyHeader(
+    name="X-Agent-Key", auto_error=False, scheme_name="AgentKey",
+    description="Deprecated: the same key as Bearer, in the header older scripts send.",
+)
+_lead_key = APIKeyHeader(
+    name="X-Lead-Key", auto_error=False, scheme_name="LeadKey",
+    description="Deprecated: the same key as Bearer, in the header older scripts send.",
+)
 
 
-@dataclass(frozen=True)
-class Agent:
-    """Who is calling the agent API, and the language they read."""
-
-    name: str
-    language: str
-
-
-def require_agent(
+def current_person(
     sv: ServicesDep,
-    key: Annotated[str | None, Depends(_agent_key)],
-    x_agent_name: Annotated[str | None, Header()] = None,
-    x_agent_language: Annotated[str | None, Header()] = None,
-) -> Agent:
-    """Check the agent key; return who the agent is and the language they read."""
-    sv.keys.agent.check(key)
-    name = (x_agent_name or "agent").strip() or "agent"
-    if not _NAME.match(name):
-        raise InputError("X-Agent-Name: use up to 64 letters, digits, spaces, '.', '@' or '-'")
-    language = sv.settings.agent_language
-    if x_agent_language:
-        code = x_agent_language.strip().lower()[:2]
-        if not re.fullmatch(r"[a-z]{2}", code):
-            raise InputError("X-Agent-Language must be a two-letter code such as 'en'")
-        language = code
-    return Agent(name=name, language=language)
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    agent_key: Annotated[str | None, Depends(_agent_key)],
+    lead_key: Annotated[str | None, Depends(_lead_key)],
+    x_agent_name: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_lead_name: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Person:
+    """Return the owner of the request's key (401 when there is none that works)."""
+    key = bearer.credentials if bearer is not None else (agent_key or lead_key)
+    person = sv.people.authenticate(key.strip() if key else None)
+    for header, claimed in (("X-Agent-Name", x_agent_name), ("X-Lead-Name", x_lead_name)):
+        if claimed is not None and claimed.strip().casefold() != person.name.casefold():
+            raise ForbiddenError(
+                f"{header} no longer names anyone: the name comes from the key, and this key "
+                f"is {person.name}'s; drop the header or use {claimed.strip()!r}'s own key"
+            )
+    return person
 
 
-def require_lead(sv: ServicesDep, key: Annotated[str | None, Depends(_lead_key)]) -> None:
-    """Check the lead key."""
-    sv.keys.lead.check(key)
+PersonDep = Annotated[Person, Depends(current_person)]
 
 
-def lead_name(x_lead_name: Annotated[str | None, Header()] = None) -> str:
-    """Return who is making a change (header X-Lead-Name, default "lead")."""
-    name = (x_lead_name or "lead").strip() or "lead"
-    if not _NAME.match(name):
-        raise InputError("X-Lead-Name: use up to 64 letters, digits, spaces, '.', '@' or '-'")
-    return name
+def require_agent(person: PersonDep) -> Person:
+    """Return the person if they may work tickets (agents and leads)."""
+    if not person.may("agent"):
+        raise ForbiddenError(f"{person.name} is a {person.role}: this needs an agent's key")
+    return person
 
 
-AgentDep = Annotated[Agent, Depends(require_agent)]
+def require_lead(person: PersonDep) -> Person:
+    """Return the person if they are a lead (an agent's key gets 403, not 401)."""
+    if not person.may("lead"):
+        raise ForbiddenError(
+            f"{person.name} is an agent: this needs a lead's key (a lead can give you one)"
+        )
+    return person
+
+
+AgentDep = Annotated[Person, Depends(require_agent)]
+LeadDep = Annotated[Person, Depends(require_lead)]
+
+
+def lead_name(person: LeadDep) -> str:
+    """Return who is making a change: the owner of the lead's key (never a header)."""
+    return person.name
+
+
 LeadName = Annotated[str, Depends(lead_name)]
+
+
+def reading_language(person: Person, default: str, header: str | None = None) -> str:
+    """Return the language a person reads: the X-Agent-Language header, theirs, the setting."""
+    if header:
+        code = header.strip().lower()[:2]
+        if not _LANG.match(code):
+            raise InputError("X-Agent-Language must be a two-letter code such as 'en'")
+        return code
+    return person.language or default
+
+
+def agent_language(
+    sv: ServicesDep, person: AgentDep,
+    x_agent_language: Annotated[str | None, Header()] = None,
+) -> str:
+    """Return the language the calling agent reads (for machine translations)."""
+    return reading_language(person, sv.settings.agent_language, x_agent_language)
+
+
+AgentLanguage = Annotated[str, Depends(agent_language)]
 
 
 def client_ip(request: Request) -> str:

@@ -14,6 +14,7 @@ from bot.errors import (
     ConflictError,
     EditRefused,
     FaqbotError,
+    ForbiddenError,
     InputError,
     MessageTooLong,
     NotFoundError,
@@ -30,6 +31,7 @@ STATUS: list[tuple[type[FaqbotError], int]] = [
     (RateLimited, 429),
     (EditRefused, 422),
     (AuthError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 400),
@@ -57,7 +59,7 @@ async def faqbot_error(request: Request, exc: Exception) -> JSONResponse:
     code = status_for(exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if code == 401:
-        headers = {"WWW-Authenticate": "ApiKey"}
+        headers = {"WWW-Authenticate": 'Bearer realm="faqbot"'}
     if code >= 500:
         log.error("request failed: %s", exc)
     body: dict[str, str | None] = {"detail": str(exc)}

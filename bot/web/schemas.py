@@ -28,6 +28,13 @@ class ChatIn(Body):
     market: str | None = Field(None, max_length=8)
     suggestion_id: str | None = Field(None, max_length=200)
     human: bool = False
+    visitor_id: str | None = Field(
+        None, max_length=64,
+        description="a random id the widget keeps per browser: agents see this shopper's "
+        "earlier conversations",
+    )
+    page_url: str | None = Field(None, max_length=2000,
+                                 description="the shop page (http/https; query dropped)")
 
 
 class SuggestionOut(Body):
@@ -60,7 +67,7 @@ class MessageOut(Body):
     created_at: datetime
     action: str | None
     faq_id: str | None
-    author: str | None = Field(None, description="the agent's name, on agent replies")
+    author: str | None = Field(None, description="agent replies: the agent's name")
     photos: int = Field(0, description="photos sent with it (shown to agents only)")
 
 
@@ -126,6 +133,7 @@ class TicketOut(Body):
     waiting_seconds: int
     claimed_by: str | None
     preview: str
+    spam: bool = False
 
 
 class TicketsOut(Body):
@@ -135,6 +143,7 @@ class TicketsOut(Body):
 class GuessOut(Body):
     faq_id: str
     score: float
+    title: str | None = Field(None, description="the entry's first phrasing, your language")
 
 
 class PhotoOut(Body):
@@ -157,21 +166,64 @@ class TranscriptLine(Body):
     photos: list[PhotoOut] = Field(default_factory=list)
 
 
+class EventOut(Body):
+    id: int
+    kind: Literal["note", "claim", "release", "assign", "resolve", "spam", "reopen"]
+    actor: str
+    text: str | None
+    target: str | None = Field(description="assign: who got the ticket")
+    previous: str | None = Field(description="assign: who held it before")
+    created_at: datetime
+
+
+class EarlierOut(Body):
+    session_id: str
+    started_at: datetime
+    language: str
+    ticket_id: int | None
+    ticket_state: str | None
+    first_message: str
+
+
+class CustomerOut(Body):
+    session_id: str
+    language: str
+    locale: str | None
+    market: str | None
+    page_url: str | None
+    started_at: datetime
+    earlier: list[EarlierOut] = Field(description="this shopper's other conversations "
+                                      "(same widget visitor id), newest first")
+
+
 class TicketDetailOut(TicketOut):
     session_id: str
     guesses: list[GuessOut]
     transcript: list[TranscriptLine]
     email: str | None = Field(None, description="where unread replies are e-mailed")
+    events: list[EventOut] = Field(description="internal notes and history")
+    customer: CustomerOut
+    shopper_language: str
+    agent_language: str
+    translation_sources: list[str] = Field(
+        description="languages a reply can be machine-translated from into the shopper's; "
+        "a reply in any other language goes out untranslated")
 
 
 class ReplyIn(Body):
     text: str
+    language: str | None = Field(
+        None, max_length=8,
+        description="what the text is written in (default: yours); an FAQ answer inserted "
+        "in the shopper's language goes out as written")
 
 
 class ReplyOut(Body):
     message: MessageOut
     translated: bool
     may_email: bool = Field(False, description="the shopper left an address: unread, it is mailed")
+    untranslated: bool = Field(
+        False, description="no pack for the pair: sent as written, the shopper told so")
 
 
 # ---- leads: status, stats, unanswered ----
@@ -456,5 +508,5 @@ class EntriesOut(Body):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 415, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }

@@ -12,18 +12,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.chat.intents import wants_person
 from bot.chat.notices import NOTICES, handoff_notice, notice
 from bot.chat.tickets import TicketStore, Triage
-from bot.errors import AuthError, ConfigError, ConflictError, NotFoundError
+from bot.errors import ConfigError, ConflictError, NotFoundError
 from bot.matching.bot import Guess
-from bot.settings import load_settings
 from bot.store.db import Database, all_metadata
 from bot.store.models import Conversation, Ticket, utcnow
-from bot.web.auth import KeyCheck
 
 SLA = {"urgent": 30, "normal": 240}
 
@@ -329,14 +326,4 @@ def test_handoff_notice_says_roughly_when() -> None:
     assert notice("queued", "xx") == NOTICES["queued"]["en"]  # no pack: English
 
 
-# ---- keys (rate limits: tests/runtime/test_limits.py) ----
-def test_keys_compare_digests_and_refuse_defaults_outside_development() -> None:
-    check = KeyCheck("agent", SecretStr("s3cret-key-of-enough-length"), "dev", "production")
-    check.check("s3cret-key-of-enough-length")
-    for bad in (None, "", "wrong"):
-        with pytest.raises(AuthError):
-            check.check(bad)
-    with pytest.raises(ConfigError, match="development default"):
-        KeyCheck("agent", SecretStr("dev"), "dev", "production")
-    with pytest.raises(ConfigError, match="FAQBOT_AGENT_KEY"):
-        load_settings(environment="production")
+# Keys: tests/store/test_people.py, and over HTTP tests/web/test_agent_api.py.

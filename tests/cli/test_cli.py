@@ -57,7 +57,7 @@ def test_every_command_is_there() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert set(commands) == {"validate", "build", "ask", "serve", "eval", "bench", "packs",
-                             "translate", "report", "unanswered"}
+                             "translate", "report", "unanswered", "users"}
 
 
 def test_validate_good_faq(capsys: pytest.CaptureFixture[str], faq: Path, tmp_path: Path) -> None:

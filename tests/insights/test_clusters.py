@@ -21,11 +21,13 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Base, QuestionLog, utcnow
 from bot.web.app import create_app
+from tests.support.people import add_person
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 
-LEAD = {"X-Lead-Key": "dev-lead-key", "X-Lead-Name": "lena"}
+# Filled by lead_app with the key of "lena", a lead added to the test's database.
+LEAD: dict[str, str] = {}
 
 # Logged questions a shop's bot failed on: three needs in several languages plus noise.
 FIXTURE = [
@@ -187,6 +189,8 @@ def lead_app(tmp_path: Path, faqbot: FaqBot, db_url: str) -> Iterator[tuple[Test
     assert bot.reload().ok
     app = create_app(settings, bot=bot)
     with TestClient(app) as client:
+        LEAD.clear()
+        LEAD.update(add_person(settings, "lena", "lead"))
         yield client, settings.faq_dir / "shop.yaml"
 
 

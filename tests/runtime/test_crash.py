@@ -19,7 +19,7 @@ from tests.support.servers import server_env
 
 pytestmark = pytest.mark.slow
 
-AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "alice"}
+AGENT = {"Authorization": "Bearer dev-agent-key"}  # the development user dev-agent
 
 
 def free_port() -> int:

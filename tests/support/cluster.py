@@ -22,10 +22,14 @@ from typing import Any
 
 import httpx
 
+from bot.store.db import Database
+from bot.store.people import People
 from tests.support.faqs import ROOT
+from tests.support.people import SERVER_SECRET_KEY
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import free_port, server_env
 
+# The development users (dev-agent, dev-lead), where who acts does not matter.
 AGENT = {"X-Agent-Key": "dev-agent-key"}
 LEAD = {"X-Lead-Key": "dev-lead-key"}
 
@@ -118,6 +122,7 @@ class Cluster:
             FAQBOT_REDIS_URL=self.redis_server.url,
             FAQBOT_REDIS_PREFIX=self.redis_prefix,
             FAQBOT_FALLBACK_MODEL="",
+            FAQBOT_SECRET_KEY=SERVER_SECRET_KEY,
             **env,
         )
         log = home / "server.log"
@@ -148,6 +153,15 @@ class Cluster:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+
+    def person(self, name: str, role: str = "agent") -> dict[str, str]:
+        """Add a person to the shared database; return headers with their key."""
+        db = Database(self.database_url)
+        try:
+            key = People(db, SERVER_SECRET_KEY).add(name, role)
+        finally:
+            db.dispose()
+        return {"Authorization": f"Bearer {key}"}
 
 
 def wait_for(check: Any, timeout: float = 60, every: float = 0.05) -> float:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.support.faqs import ROOT, write_tiny_faq
+from tests.support.people import SERVER_SECRET_KEY
 
 APP = "bot.web.app:create_app"
 
@@ -48,6 +49,7 @@ def running_server(tmp: Path, settings: dict[str, str]) -> Iterator[str]:
         "FAQBOT_DATABASE_URL": f"sqlite:///{tmp / 'faqbot.db'}",
         "FAQBOT_PACKS_DIR": str(tmp / "packs"),  # no translation: replies arrive verbatim
         "FAQBOT_RATE_LIMIT_PER_MINUTE": "1000",
+        "FAQBOT_SECRET_KEY": SERVER_SECRET_KEY,  # tests.support.people.add_to_server's
         **settings,
     }
     log_path = tmp / "server.log"

@@ -24,7 +24,7 @@ from tests.support.argos_packs import DE_EN
 # The real default model answers the chat, as in tests/web/test_api.py.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("argos_home", "no_network")]
 
-AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "alice"}
+AGENT = {"Authorization": "Bearer dev-agent-key"}  # the development user dev-agent
 EN_DE = {en: de for de, en in DE_EN.items()}
 
 

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 from bot.matching.bot import FaqBot
 from bot.settings import Settings
 from bot.web.app import create_app
+from tests.support.people import PersonFactory
 
 pytestmark = pytest.mark.slow
 
-AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "alice"}
-BOB = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "bob"}
-LEAD = {"X-Lead-Key": "dev-lead-key"}
+# The development keys sign in as the users dev-agent and dev-lead (development only).
+AGENT = {"Authorization": "Bearer dev-agent-key"}
+LEAD = {"Authorization": "Bearer dev-lead-key"}
 
 
 def chat(client: TestClient, message: str = "", **fields: Any) -> dict[str, Any]:
@@ -215,15 +216,20 @@ def test_feedback_refers_to_bot_messages_only(client: TestClient) -> None:
 
 
 # ---- agents ----
-@pytest.mark.parametrize("headers", [{}, {"X-Agent-Key": "wrong"}, LEAD])
-def test_agent_api_needs_the_agent_key(client: TestClient, headers: dict[str, str]) -> None:
+@pytest.mark.parametrize("headers", [
+    {}, {"X-Agent-Key": "wrong"}, {"Authorization": "Bearer wrong"},
+    {"Authorization": "Basic ZGV2LWFnZW50LWtleTo="},
+])
+def test_agent_api_needs_a_key(client: TestClient, headers: dict[str, str]) -> None:
     for method, path in [("GET", "/api/agent/tickets"), ("GET", "/api/agent/tickets/1"),
                          ("POST", "/api/agent/tickets/1/claim")]:
         r = client.request(method, path, headers=headers)
-        assert r.status_code == 401 and "agent key" in r.json()["detail"]
+        assert r.status_code == 401 and "key" in r.json()["detail"]
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_agent_flow(client: TestClient) -> None:
+def test_agent_flow(client: TestClient, person: PersonFactory) -> None:
+    alice, bob = person("alice"), person("bob")
     r = handed_off(client, "Ich möchte mit einem Mitarbeiter sprechen")
     sid, tid = r["session_id"], r["ticket_id"]
     listed = client.get("/api/agent/tickets", headers=AGENT).json()["tickets"]
@@ -239,45 +245,48 @@ def test_agent_flow(client: TestClient) -> None:
     # replying needs the ticket
     assert client.post(f"/api/agent/tickets/{tid}/reply", json={"text": "Hi"},
                        headers=AGENT).status_code == 409
-    assert client.post(f"/api/agent/tickets/{tid}/claim", headers=AGENT).json()["claimed_by"] \
+    assert client.post(f"/api/agent/tickets/{tid}/claim", headers=alice).json()["claimed_by"] \
         == "alice"
-    other = client.post(f"/api/agent/tickets/{tid}/claim", headers=BOB)
+    other = client.post(f"/api/agent/tickets/{tid}/claim", headers=bob)
     assert other.status_code == 409 and "alice" in other.json()["detail"]
     assert client.post(f"/api/agent/tickets/{tid}/reply", json={"text": "Hi"},
-                       headers=BOB).status_code == 409
+                       headers=bob).status_code == 409
     assert client.post(f"/api/agent/tickets/{tid}/reply", json={"text": "  "},
-                       headers=AGENT).status_code == 400
+                       headers=alice).status_code == 400
     sent = client.post(f"/api/agent/tickets/{tid}/reply",
-                       json={"text": "Your invoice is in your account."}, headers=AGENT).json()
-    # no translation pack in tests: the reply goes out as written
-    assert sent["translated"] is False and sent["message"]["role"] == "agent"
+                       json={"text": "Your invoice is in your account."}, headers=alice).json()
+    # no translation pack in tests: the reply goes out as written, and the shopper is told
+    assert (sent["translated"], sent["untranslated"]) == (False, True)
+    assert (sent["message"]["role"], sent["message"]["author"]) == ("agent", "alice")
     polled = client.get(f"/api/conversations/{sid}/messages",
                         params={"after": r["cursor"]}).json()
-    assert [m["text"] for m in polled["messages"]] == ["Your invoice is in your account."]
+    assert [(m["text"], m["author"]) for m in polled["messages"]] == [
+        ("Your invoice is in your account.", "alice"),
+        ("Diese Antwort konnte nicht automatisch in Ihre Sprache übersetzt werden.", None)]
     detail = client.get(f"/api/agent/tickets/{tid}", headers=AGENT).json()
     assert detail["session_id"] == sid
     assert [m["role"] for m in detail["transcript"]] == ["shopper", "bot", "shopper", "bot",
-                                                          "agent"]
+                                                          "agent", "system"]
     assert {"text_for_agent", "language", "created_at"} <= set(detail["transcript"][0])
-    released = client.post(f"/api/agent/tickets/{tid}/release", headers=AGENT).json()
+    released = client.post(f"/api/agent/tickets/{tid}/release", headers=alice).json()
     assert (released["state"], released["claimed_by"]) == ("open", None)
-    assert client.post(f"/api/agent/tickets/{tid}/release", headers=AGENT).status_code == 409
-    done = client.post(f"/api/agent/tickets/{tid}/resolve", headers=BOB).json()
+    assert client.post(f"/api/agent/tickets/{tid}/release", headers=alice).status_code == 409
+    done = client.post(f"/api/agent/tickets/{tid}/resolve", headers=bob).json()
     assert done["state"] == "resolved"
-    assert client.post(f"/api/agent/tickets/{tid}/resolve", headers=BOB).status_code == 409
+    assert client.post(f"/api/agent/tickets/{tid}/resolve", headers=bob).status_code == 409
     assert client.get("/api/agent/tickets/999999", headers=AGENT).status_code == 404
     assert client.post("/api/agent/tickets/999999/claim", headers=AGENT).status_code == 404
 
 
-def test_twenty_concurrent_claims_over_http(client: TestClient) -> None:
+def test_twenty_concurrent_claims_over_http(client: TestClient, person: PersonFactory) -> None:
     tid = handed_off(client)["ticket_id"]
+    keys = [person(f"a{i}") for i in range(20)]
     barrier = threading.Barrier(20)
     codes: list[int] = []
 
     def claim(i: int) -> None:
         barrier.wait(timeout=30)
-        r = client.post(f"/api/agent/tickets/{tid}/claim",
-                        headers={"X-Agent-Key": "dev-agent-key", "X-Agent-Name": f"a{i}"})
+        r = client.post(f"/api/agent/tickets/{tid}/claim", headers=keys[i])
         codes.append(r.status_code)
 
     threads = [threading.Thread(target=claim, args=(i,)) for i in range(20)]
@@ -297,10 +306,14 @@ def test_queue_order_is_oldest_urgent_first(client: TestClient) -> None:
 
 
 # ---- leads ----
-def test_lead_api_needs_the_lead_key(client: TestClient) -> None:
-    for headers in ({}, {"X-Lead-Key": "nope"}, AGENT):
+def test_lead_api_needs_a_leads_key(client: TestClient, person: PersonFactory) -> None:
+    for headers in ({}, {"X-Lead-Key": "nope"}, {"Authorization": "Bearer nope"}):
         r = client.get("/api/lead/status", headers=headers)
-        assert r.status_code == 401 and "lead key" in r.json()["detail"]
+        assert r.status_code == 401 and "key" in r.json()["detail"]
+    for headers in (AGENT, person("alice")):  # a valid key of the wrong role: 403, not 401
+        r = client.get("/api/lead/status", headers=headers)
+        assert r.status_code == 403 and "lead's key" in r.json()["detail"]
+    assert client.get("/api/lead/status", headers=person("lena", "lead")).status_code == 200
 
 
 def test_lead_status_reload_stats_unanswered(client: TestClient) -> None:

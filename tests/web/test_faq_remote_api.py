@@ -17,14 +17,17 @@ from fastapi.testclient import TestClient
 
 from bot.errors import ConfigError
 from bot.matching.bot import FaqBot
+from bot.settings import Settings
 from bot.web.app import create_app
 from tests.support.faqs import TINY_FAQ
 from tests.support.gitrepo import bare_remote, remote_file, remote_log
+from tests.support.people import add_person
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 
-LEAD = {"X-Lead-Key": "dev-lead-key", "X-Lead-Name": "Lena Lead"}
+# Filled by the client fixture with the key of "Lena Lead", a lead in the app's database.
+LEAD: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -33,15 +36,21 @@ def remote(tmp_path: Path) -> Path:
                        subpath="faq")
 
 
+def remote_settings(remote: Path, home: Path, fetch_seconds: float = 60) -> Settings:
+    return make_settings(home, faq_remote=str(remote), faq_remote_path="faq",
+                         faq_dir=home / "clone", faq_fetch_seconds=fetch_seconds)
+
+
 def app_on(remote: Path, home: Path, faqbot: FaqBot, fetch_seconds: float = 60) -> TestClient:
-    settings = make_settings(home, faq_remote=str(remote), faq_remote_path="faq",
-                             faq_dir=home / "clone", faq_fetch_seconds=fetch_seconds)
+    settings = remote_settings(remote, home, fetch_seconds)
     return TestClient(create_app(settings, bot=FaqBot(settings, embedder=faqbot.embedder)))
 
 
 @pytest.fixture
 def client(remote: Path, tmp_path: Path, faqbot: FaqBot) -> Iterator[TestClient]:
     with app_on(remote, tmp_path / "server", faqbot) as c:
+        LEAD.clear()
+        LEAD.update(add_person(remote_settings(remote, tmp_path / "server"), "Lena Lead", "lead"))
         deadline = time.monotonic() + 120
         while c.get("/ready").status_code != 200:
             assert time.monotonic() < deadline, c.get("/health").json()

@@ -24,8 +24,7 @@ from bot.store.models import Photo, utcnow
 from bot.web.app import create_app
 from tests.support.images import exif_with_gps_and_rotation, photo_bytes
 from tests.support.mailserver import SmtpServer, smtp_server
-
-AGENT = {"X-Agent-Key": "dev-agent-key", "X-Agent-Name": "Alice"}
+from tests.support.people import PersonFactory
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +50,11 @@ def handoff(c: TestClient, text: str = "I want to talk to a human") -> str:
     return str(r.json()["session_id"])
 
 
-def test_the_offer_the_address_and_a_mailed_reply(mail_client: TestClient, smtp: SmtpServer
-                                                  ) -> None:
+def test_the_offer_the_address_and_a_mailed_reply(
+    mail_client: TestClient, smtp: SmtpServer, person: PersonFactory
+) -> None:
     c = mail_client
+    alice = person("Alice")
     answered = c.post("/api/chat", json={"message": "How long do I have to return an item?"})
     sid = answered.json()["session_id"]
     poll = c.get(f"/api/conversations/{sid}/messages").json()
@@ -76,17 +77,17 @@ def test_the_offer_the_address_and_a_mailed_reply(mail_client: TestClient, smtp:
     poll = c.get(f"/api/conversations/{sid}/messages", params={"visible": "false"}).json()
     assert poll["followup"] == {"email_offer": False, "email": "Jana@example.de"}
 
-    ticket = c.get("/api/agent/tickets", headers=AGENT).json()["tickets"][0]
-    assert c.get(f"/api/agent/tickets/{ticket['id']}", headers=AGENT).json()[
+    ticket = c.get("/api/agent/tickets", headers=alice).json()["tickets"][0]
+    assert c.get(f"/api/agent/tickets/{ticket['id']}", headers=alice).json()[
         "email"] == "Jana@example.de"
-    c.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=AGENT)
+    c.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=alice)
     # The shopper's page polled when the address was left; make that long ago (tab closed).
     db = Database(c.app.state.services.settings.database_url)  # type: ignore[attr-defined]
     with db.write() as s:
         from bot.store.models import ConversationContact
 
         s.get_one(ConversationContact, sid).seen_at = utcnow() - timedelta(minutes=5)
-    reply = c.post(f"/api/agent/tickets/{ticket['id']}/reply", headers=AGENT,
+    reply = c.post(f"/api/agent/tickets/{ticket['id']}/reply", headers=alice,
                    json={"text": "Hallo! Wir kümmern uns darum."}).json()
     assert reply["may_email"] is True and reply["message"]["author"] == "Alice"
 
@@ -122,9 +123,10 @@ def multipart(files: list[tuple[str, bytes]], text: str | None = None) -> dict[s
 
 
 def test_photos_go_to_a_person_cleaned_and_only_agents_see_them(
-    client: TestClient, app_settings: Settings
+    client: TestClient, app_settings: Settings, person: PersonFactory
 ) -> None:
     c = client
+    alice = person("Alice")
     sid = c.post("/api/chat", json={"message": "How long does delivery take?"}).json()[
         "session_id"]
     jpeg = photo_bytes("JPEG", exif=exif_with_gps_and_rotation()) + b"PK\x03\x04 secret zip"
@@ -139,14 +141,16 @@ def test_photos_go_to_a_person_cleaned_and_only_agents_see_them(
     assert (line["role"], line["text"], line["photos"]) == ("shopper", "Kaputt angekommen", 2)
     assert shopper_view["state"] == "handoff"
 
-    detail = c.get(f"/api/agent/tickets/{out['ticket_id']}", headers=AGENT).json()
+    detail = c.get(f"/api/agent/tickets/{out['ticket_id']}", headers=alice).json()
     assert detail["reason"] == "photo" and detail["preview"].startswith("📷 ×2")
     photos = next(t for t in detail["transcript"] if t["photos"])["photos"]
     assert [(p["content_type"], p["width"], p["height"]) for p in photos] == [
         ("image/jpeg", 48, 64), ("image/png", 64, 48)]
     url = f"/api/agent/photos/{photos[0]['id']}"
     assert c.get(url).status_code == 401
-    got = c.get(url, headers=AGENT)
+    # The key's owner views it; a header naming someone else is refused, not believed.
+    assert c.get(url, headers={**alice, "X-Agent-Name": "Bob"}).status_code == 403
+    got = c.get(url, headers=alice)
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
     assert got.headers["cache-control"] == "private, no-store"
     assert b"secret zip" not in got.content and b"SpyCam" not in got.content
@@ -192,9 +196,10 @@ def test_bad_photos_get_a_code_the_widget_can_translate(client: TestClient) -> N
 
 
 def test_retention_removes_photos_and_addresses(
-    mail_client: TestClient, app_settings: Settings
+    mail_client: TestClient, app_settings: Settings, person: PersonFactory
 ) -> None:
     c = mail_client
+    alice = person("Alice")
     sid = handoff(c)
     c.post(f"/api/conversations/{sid}/contact", json={"email": "old@example.com"})
     r = c.post(f"/api/conversations/{sid}/photos", **multipart([("a.jpg", photo_bytes("JPEG"))]))
@@ -208,8 +213,8 @@ def test_retention_removes_photos_and_addresses(
     report = purge_text(db, 90, now=utcnow() + timedelta(days=91), photos=sv.photos)
     assert report.photos == 1 and report.contacts == 1
     assert not path.exists()
-    assert c.get(f"/api/agent/photos/{photo.id}", headers=AGENT).status_code == 404
+    assert c.get(f"/api/agent/photos/{photo.id}", headers=alice).status_code == 404
     assert c.get(f"/api/conversations/{sid}/messages").json()["followup"]["email"] is None
-    detail = c.get(f"/api/agent/tickets/{r.json()['ticket_id']}", headers=AGENT).json()
+    detail = c.get(f"/api/agent/tickets/{r.json()['ticket_id']}", headers=alice).json()
     assert [p["removed"] for t in detail["transcript"] for p in t["photos"]] == [True]
     db.dispose()

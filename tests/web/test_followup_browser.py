@@ -21,12 +21,11 @@ from tests.support.axe import axe_violations
 from tests.support.browser import SHOTS, chromium
 from tests.support.images import exif_with_gps_and_rotation, photo_bytes
 from tests.support.mailserver import SmtpServer, smtp_server
+from tests.support.people import add_to_server
 from tests.support.servers import running_server
 
 pytestmark = pytest.mark.browser
 
-AGENT_KEY = "browser-followup-agent-key"
-LEAD_KEY = "browser-followup-lead-key"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -63,16 +62,27 @@ def mailbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, mailbox: SmtpServer) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("followup-browser")
-    (tmp / "faq").mkdir()
-    (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
-    with running_server(tmp, {
-        "FAQBOT_AGENT_KEY": AGENT_KEY, "FAQBOT_LEAD_KEY": LEAD_KEY,
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the server's folder (FAQ, database, index)."""
+    return tmp_path_factory.mktemp("followup-browser")
+
+
+@pytest.fixture(scope="module")
+def server(home: Path, mailbox: SmtpServer) -> Iterator[str]:
+    (home / "faq").mkdir()
+    (home / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
+    with running_server(home, {
         "FAQBOT_SMTP_URL": mailbox.url(), "FAQBOT_MAIL_FROM": "Example Shop <help@shop.test>",
         "FAQBOT_EMAIL_AFTER_SECONDS": "0", "FAQBOT_SHOP_NAME": "Example Shop",
     }) as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def keys(server: str, home: Path) -> dict[str, str]:
+    """Return the keys of the people on the desk: Alice (agent) and Lena (lead)."""
+    return {"Alice": add_to_server(home, "Alice", "agent"),
+            "Lena": add_to_server(home, "Lena", "lead")}
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +120,15 @@ def ask(w: Any, text: str) -> None:
     w.locator("input.input").press("Enter")
 
 
-def agent_console(ctx: Any, base: str, name: str = "Alice") -> Any:
+def agent_console(ctx: Any, base: str, key: str, name: str = "Alice") -> Any:
+    """Open the agent console signed in with a person's own key."""
+    from playwright.sync_api import expect
+
     page = ctx.new_page()
     page.goto(base + "/agent")
-    page.get_by_label("Agent key").fill(AGENT_KEY)
-    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your key").fill(key)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_have_text(f"Signed in as {name}")
     return page
 
 
@@ -131,7 +144,7 @@ def check(page: Any, errors: list[str]) -> None:
 
 
 def test_german_shopper_sends_photos_and_the_agent_sees_them(
-    server: str, browser: Any, files: dict[str, Path]
+    server: str, keys: dict[str, str], browser: Any, files: dict[str, Path]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -163,7 +176,7 @@ def test_german_shopper_sends_photos_and_the_agent_sees_them(
     expect(w.locator(".notice", has_text="weitergeleitet")).to_be_visible()
     page.screenshot(path=str(SHOTS / "followup-photos-sent-de.png"))
 
-    console = agent_console(ctx, server)
+    console = agent_console(ctx, server, keys["Alice"])
     console.locator("button.ticket", has_text="beschädigt").click()
     photos = console.locator(".photos img")
     expect(photos).to_have_count(2, timeout=20_000)
@@ -178,7 +191,7 @@ def test_german_shopper_sends_photos_and_the_agent_sees_them(
 
 
 def test_french_shopper_on_a_phone_gets_the_reply_by_email_and_comes_back(
-    server: str, browser: Any, mailbox: SmtpServer, files: dict[str, Path]
+    server: str, keys: dict[str, str], browser: Any, mailbox: SmtpServer, files: dict[str, Path]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -212,7 +225,7 @@ def test_french_shopper_on_a_phone_gets_the_reply_by_email_and_comes_back(
                         "Object.keys(localStorage).find(k => k.startsWith('faqbot:')))).sid")
 
     page.goto("about:blank")  # the shopper leaves; the widget says so with a beacon
-    agent = agent_console(browser.new_context(viewport=DESKTOP), server, "Alice")
+    agent = agent_console(browser.new_context(viewport=DESKTOP), server, keys["Alice"])
     agent.locator("button.ticket", has_text="personne").click()
     agent.get_by_role("button", name="Claim").click()
     agent.get_by_label("Reply to the shopper").fill(
@@ -243,7 +256,7 @@ def test_french_shopper_on_a_phone_gets_the_reply_by_email_and_comes_back(
 
 
 def test_lead_edits_a_german_answer_and_reads_the_charts(
-    server: str, browser: Any
+    server: str, keys: dict[str, str], browser: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -259,9 +272,9 @@ def test_lead_edits_a_german_answer_and_reads_the_charts(
         errors: list[str] = []
         page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
         page.goto(server + "/lead")
-        page.get_by_label("Lead key").fill(LEAD_KEY)
-        page.get_by_label("Your name").fill("Lena")
-        page.get_by_role("button", name="Open").click()
+        page.get_by_label("Your key").fill(keys["Lena"])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#who")).to_have_text("Signed in as Lena")
 
         rows = page.locator("#entry-feedback tbody tr")
         expect(rows.first).to_contain_text("Which payment methods do you accept?", timeout=20_000)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.browser import SHOTS, chromium
+from tests.support.people import add_to_server
 from tests.support.servers import running_server
 
 pytestmark = pytest.mark.browser
 
-LEAD_KEY = "browser-test-lead-key"
 
 FAQ = textwrap.dedent("""\
     # Shop FAQ, kept by the lead.
@@ -41,12 +42,17 @@ RUDE = "you are a stupid bot"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the server's folder (FAQ, database, index)."""
+    return tmp_path_factory.mktemp("lead-browser")
+
+
+@pytest.fixture(scope="module")
+def server(home: Path) -> Iterator[str]:
     """Start uvicorn on a free port with its own FAQ, database and index."""
-    tmp = tmp_path_factory.mktemp("lead-browser")
-    (tmp / "faq").mkdir()
-    (tmp / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
-    with running_server(tmp, {"FAQBOT_LEAD_KEY": LEAD_KEY}) as base:
+    (home / "faq").mkdir()
+    (home / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
+    with running_server(home, {}) as base:
         yield base
 
 
@@ -65,7 +71,7 @@ def ask(base: str, text: str) -> dict[str, Any]:
 
 
 def test_lead_adds_a_phrasing_from_a_cluster_and_the_bot_answers(
-    server: str, browser: Any
+    server: str, home: Path, browser: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -81,12 +87,16 @@ def test_lead_adds_a_phrasing_from_a_cluster_and_the_bot_answers(
     page.on("request", lambda req: requests.append(req.url))
 
     page.goto(server + "/lead")
-    page.get_by_label("Lead key").fill("wrong-key")
-    page.get_by_role("button", name="Open").click()
-    expect(page.locator("#login-error")).to_contain_text("wrong lead key")
-    page.get_by_label("Lead key").fill(LEAD_KEY)
-    page.get_by_label("Your name").fill("Lena")
-    page.get_by_role("button", name="Open").click()
+    page.get_by_label("Your key").fill("wrong-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#login-error")).to_contain_text("unknown key")
+    # An agent's own key is a valid key, but not a lead's: told so (403), not "wrong key".
+    page.get_by_label("Your key").fill(add_to_server(home, "Ana", "agent"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#login-error")).to_contain_text("Ana is an agent")
+    page.get_by_label("Your key").fill(add_to_server(home, "Lena", "lead"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_have_text("Signed in as Lena")
 
     gift = page.locator("article.cluster", has_text=GIFT[0])
     expect(gift).to_be_visible(timeout=20_000)

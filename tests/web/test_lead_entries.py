@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 
 from bot.matching.bot import FaqBot
 from bot.web.app import create_app
+from tests.support.people import add_person
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
-
-LEAD = {"X-Lead-Key": "dev-lead-key", "X-Lead-Name": "Lena"}
 
 # A shop file with the lead's comments: edits must keep them byte for byte.
 SHOP_FAQ = textwrap.dedent("""\
@@ -40,16 +39,19 @@ SHOP_FAQ = textwrap.dedent("""\
     """)
 
 
+LeadApp = tuple[TestClient, Path, dict[str, str]]
+
+
 @pytest.fixture
-def lead_app(tmp_path: Path, faqbot: FaqBot, db_url: str) -> Iterator[tuple[TestClient, Path]]:
-    """An app on its own writable FAQ (the session's FAQ stays as is)."""
+def lead_app(tmp_path: Path, faqbot: FaqBot, db_url: str) -> Iterator[LeadApp]:
+    """An app on its own writable FAQ (the session's FAQ stays as is), and Lena's key."""
     settings = make_settings(tmp_path, database_url=db_url)
     settings.faq_dir.mkdir(parents=True)
     (settings.faq_dir / "shop.yaml").write_text(SHOP_FAQ, encoding="utf-8")
     bot = FaqBot(settings, embedder=faqbot.embedder)
     assert bot.reload().ok
     with TestClient(create_app(settings, bot=bot)) as client:
-        yield client, settings.faq_dir / "shop.yaml"
+        yield client, settings.faq_dir / "shop.yaml", add_person(settings, "Lena", "lead")
 
 
 def chat(client: TestClient, message: str, **fields: Any) -> dict[str, Any]:
@@ -59,20 +61,18 @@ def chat(client: TestClient, message: str, **fields: Any) -> dict[str, Any]:
     return body
 
 
-def test_the_lead_edits_answers_and_the_bot_answers_with_them(
-    lead_app: tuple[TestClient, Path],
-) -> None:
-    client, path = lead_app
-    entries = client.get("/api/lead/entries", headers=LEAD).json()["entries"]
+def test_the_lead_edits_answers_and_the_bot_answers_with_them(lead_app: LeadApp) -> None:
+    client, path, lena = lead_app
+    entries = client.get("/api/lead/entries", headers=lena).json()["entries"]
     titles = {e["id"]: (e["question"], e["answer_languages"]) for e in entries}
     assert titles["shipping-time"] == ("How long does delivery take?", ["en"])
-    entry = client.get("/api/lead/entries/shipping-time", headers=LEAD).json()
+    entry = client.get("/api/lead/entries/shipping-time", headers=lena).json()
     assert entry["answer"] == {"en": "Delivery takes 2 to 4 working days."}
     assert (entry["file"], entry["title"]) == ("shop", "How long does delivery take?")
 
     # A German answer where there was none: the file keeps every comment.
     de = "Die Lieferung dauert **2 bis 4 Werktage**."
-    r = client.post("/api/lead/entries/shipping-time/answer", headers=LEAD,
+    r = client.post("/api/lead/entries/shipping-time/answer", headers=lena,
                     json={"language": "de", "text": de, "expected": ""})
     assert r.status_code == 200, r.text
     out = r.json()
@@ -86,11 +86,11 @@ def test_the_lead_edits_answers_and_the_bot_answers_with_them(
         "shipping-time", de, "de")
 
     # Rewriting the English answer: history keeps before and after.
-    r = client.post("/api/lead/entries/shipping-time/answer", headers=LEAD, json={
+    r = client.post("/api/lead/entries/shipping-time/answer", headers=lena, json={
         "language": "en", "text": "Delivery takes 1 to 3 working days.",
         "expected": "Delivery takes 2 to 4 working days."})
     assert r.status_code == 200, r.text
-    change = client.get("/api/lead/history", headers=LEAD).json()["changes"][0]
+    change = client.get("/api/lead/history", headers=lena).json()["changes"][0]
     assert change["action"] == "edit_answer" and change["detail"] == {
         "language": "en", "before": "Delivery takes 2 to 4 working days.",
         "after": "Delivery takes 1 to 3 working days."}
@@ -99,7 +99,7 @@ def test_the_lead_edits_answers_and_the_bot_answers_with_them(
 
     # Someone else saved meanwhile: the stale edit is refused, nothing written.
     before = path.read_bytes()
-    r = client.post("/api/lead/entries/shipping-time/answer", headers=LEAD, json={
+    r = client.post("/api/lead/entries/shipping-time/answer", headers=lena, json={
         "language": "en", "text": "Old view.", "expected": "Delivery takes 2 to 4 working days."})
     assert r.status_code == 409 and "changed since you opened it" in r.json()["detail"]
     bad: list[tuple[dict[str, Any], int, str]] = [
@@ -108,18 +108,24 @@ def test_the_lead_edits_answers_and_the_bot_answers_with_them(
         ({"language": "en", "text": "Delivery takes 1 to 3 working days."}, 400, "nothing changed"),
     ]
     for body, status, reason in bad:
-        r = client.post("/api/lead/entries/shipping-time/answer", headers=LEAD, json=body)
+        r = client.post("/api/lead/entries/shipping-time/answer", headers=lena, json=body)
         assert (r.status_code, reason in r.json()["detail"]) == (status, True), r.text
-    r = client.post("/api/lead/entries/no-such-entry/answer", headers=LEAD,
+    r = client.post("/api/lead/entries/no-such-entry/answer", headers=lena,
                     json={"language": "en", "text": "x"})
     assert r.status_code == 404
     assert client.post("/api/lead/entries/shipping-time/answer",
                        json={"language": "en", "text": "x"}).status_code == 401
+    # The author is the key's owner: an agent's key, or a header naming another lead, is refused.
+    settings = client.app.state.services.settings  # type: ignore[attr-defined]
+    agent = add_person(settings, "Arno", "agent")
+    for headers in (agent, {**lena, "X-Lead-Name": "Boss"}):
+        assert client.post("/api/lead/entries/shipping-time/answer", headers=headers,
+                           json={"language": "en", "text": "x"}).status_code == 403
     assert path.read_bytes() == before
 
 
-def test_thumbs_down_per_entry(lead_app: tuple[TestClient, Path]) -> None:
-    client, _path = lead_app
+def test_thumbs_down_per_entry(lead_app: LeadApp) -> None:
+    client, _path, lena = lead_app
     votes = [("Which payment methods do you accept?", False), ("Can I pay with PayPal?", False),
              ("How long does delivery take?", True), ("Which payment methods do you accept?",
                                                       True)]
@@ -131,7 +137,7 @@ def test_thumbs_down_per_entry(lead_app: tuple[TestClient, Path]) -> None:
                                                "helpful": helpful})
         assert r.status_code == 200
     chat(client, "When will my order arrive?")  # answered, not rated
-    rows = client.get("/api/lead/feedback?days=7", headers=LEAD).json()["entries"]
+    rows = client.get("/api/lead/feedback?days=7", headers=lena).json()["entries"]
     assert rows == [
         {"faq_id": "payment-methods", "title": "Which payment methods do you accept?",
          "answered": 3, "helpful": 1, "not_helpful": 2},

@@ -42,6 +42,16 @@ ROUTES = {
     ("post", "/api/agent/tickets/{ticket_id}/resolve"),
     ("post", "/api/agent/tickets/{ticket_id}/release"),
     ("get", "/api/agent/events"),
+    ("get", "/api/me"),
+    ("get", "/api/agent/people"),
+    ("post", "/api/agent/tickets/{ticket_id}/notes"),
+    ("post", "/api/agent/tickets/{ticket_id}/assign"),
+    ("post", "/api/agent/tickets/{ticket_id}/spam"),
+    ("post", "/api/agent/tickets/bulk"),
+    ("get", "/api/agent/faq"),
+    ("get", "/api/agent/faq/{faq_id}"),
+    ("get", "/api/agent/canned"),
+    ("get", "/api/agent/conversations/{session_id}"),
     ("post", "/api/lead/reload"),
     ("get", "/api/lead/status"),
     ("get", "/api/lead/stats"),
@@ -70,7 +80,8 @@ def test_every_route_of_the_contract_is_documented(schema: dict[str, Any]) -> No
 
 def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) -> None:
     assert props(schema, "ChatIn") == {
-        "session_id", "message", "language", "locale", "market", "suggestion_id", "human"}
+        "session_id", "message", "language", "locale", "market", "suggestion_id", "human",
+        "visitor_id", "page_url"}
     assert props(schema, response_schema(schema, "post", "/api/chat")) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
         "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor"}
@@ -90,15 +101,23 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
     assert props(schema, "FeedbackIn") == {"session_id", "message_id", "helpful", "comment"}
     assert props(schema, "FeedbackOut") == {"ok", "offer_handoff", "notice"}
     ticket = {"id", "state", "priority", "language", "reason", "created_at", "due_at",
-              "sla_breached", "waiting_seconds", "claimed_by", "preview"}
+              "sla_breached", "waiting_seconds", "claimed_by", "preview", "spam"}
     assert props(schema, "TicketOut") == ticket
     assert props(schema, "TicketDetailOut") == ticket | {
-        "session_id", "guesses", "transcript", "email"}
+        "session_id", "guesses", "transcript", "email", "events", "customer",
+        "shopper_language", "agent_language", "translation_sources"}
     assert props(schema, "TranscriptLine") == {
         "id", "role", "text", "language", "text_for_agent", "created_at", "author", "photos"}
     assert props(schema, "PhotoOut") == {
         "id", "content_type", "width", "height", "size", "removed"}
-    assert props(schema, "ReplyOut") == {"message", "translated", "may_email"}
+    assert props(schema, "ReplyIn") == {"text", "language"}
+    assert props(schema, "ReplyOut") == {"message", "translated", "may_email", "untranslated"}
+    assert props(schema, "CustomerOut") == {
+        "session_id", "language", "locale", "market", "page_url", "started_at",
+        "earlier"}
+    assert props(schema, "EventOut") == {
+        "id", "kind", "actor", "text", "target", "previous", "created_at"}
+    assert props(schema, "MeOut") == {"name", "role", "language", "development"}
     assert props(schema, "StatusOut") == {
         "index_version", "model", "entries", "phrasings", "reload_ok", "reload_error",
         "reloaded_at"}
@@ -119,15 +138,24 @@ def test_errors_and_keys_are_described(schema: dict[str, Any]) -> None:
     assert form["properties"]["photo"]["maxItems"] == 3 and {"413", "415"} <= set(
         upload["responses"])
     photo = schema["paths"]["/api/agent/photos/{photo_id}"]["get"]
-    assert {"AgentKey": []} in photo["security"] and "image/jpeg" in photo["responses"]["200"][
+    assert {"Bearer": []} in photo["security"] and "image/jpeg" in photo["responses"]["200"][
         "content"]
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["AgentKey"] == {"type": "apiKey", "in": "header", "name": "X-Agent-Key"}
-    assert schemes["LeadKey"] == {"type": "apiKey", "in": "header", "name": "X-Lead-Key"}
+    assert schemes["Bearer"]["type"] == "http" and schemes["Bearer"]["scheme"] == "bearer"
+    # The old headers still carry a key (any person's) for existing scripts.
+    assert schemes["AgentKey"] | {"description": ""} == {
+        "type": "apiKey", "in": "header", "name": "X-Agent-Key", "description": ""}
+    assert schemes["LeadKey"]["name"] == "X-Lead-Key"
     claim = schema["paths"]["/api/agent/tickets/{ticket_id}/claim"]["post"]
-    assert {"AgentKey": []} in claim["security"] and "409" in claim["responses"]
-    assert {"LeadKey": []} in schema["paths"]["/api/lead/stats"]["get"]["security"]
+    assert {"Bearer": []} in claim["security"] and "409" in claim["responses"]
+    assert {"403", "401"} <= set(schema["paths"]["/api/lead/stats"]["get"]["responses"])
+    assert {"Bearer": []} in schema["paths"]["/api/lead/stats"]["get"]["security"]
+    assert {"Bearer": []} in schema["paths"]["/api/me"]["get"]["security"]
     params = {p["name"] for p in schema["paths"]["/api/agent/tickets"]["get"]["parameters"]}
-    assert {"state", "language", "priority"} <= params
+    assert {"state", "language", "priority", "q", "claimed_by"} <= params
+    # A name is never taken from a header, so none is documented.
+    every = [p["name"] for path in schema["paths"].values() for op in path.values()
+             for p in op.get("parameters", [])]
+    assert "X-Agent-Name" not in every and "X-Lead-Name" not in every
     events = schema["paths"]["/api/conversations/{session_id}/events"]["get"]["responses"]["200"]
     assert "text/event-stream" in events["content"]

@@ -103,7 +103,7 @@ def test_a_lead_edit_on_a_is_answered_by_b_and_is_the_remote_newest_commit(
     before = b.index_version()
     edit = a.post("/api/lead/clusters/add-phrasings",
                   {"entry_id": "shipping-time", "questions": [phrase], "lang": "en"},
-                  headers={**LEAD, "X-Lead-Name": "Alice Lead"})
+                  headers=cluster.person("Alice Lead", "lead"))
     assert edit.status_code == 200, edit.text
     acknowledged = time.monotonic()
     assert remote_log(cluster.remote, "%an|%s")[0].startswith("Alice Lead|")
@@ -143,6 +143,7 @@ def test_an_edit_pushed_from_a_lead_clone_reaches_every_server(
 
 def test_concurrent_edits_from_two_servers_lose_nothing(cluster: Cluster) -> None:
     a, b, _ = servers(cluster)
+    leads = {tag: cluster.person(f"lead {tag}", "lead") for tag in ("A", "B")}
     acknowledged: list[str] = []
     refused: list[str] = []
     other: list[str] = []
@@ -153,7 +154,7 @@ def test_concurrent_edits_from_two_servers_lose_nothing(cluster: Cluster) -> Non
             entry = "payment-methods" if i % 2 else "returns-window"
             r = server.post("/api/lead/clusters/add-phrasings",
                             {"entry_id": entry, "questions": [phrase], "lang": "en"},
-                            headers={**LEAD, "X-Lead-Name": f"lead {tag}"})
+                            headers=leads[tag])
             if r.status_code == 200:
                 acknowledged.append(phrase)
             elif r.status_code == 409:  # refused with a reason, nothing saved
@@ -183,9 +184,9 @@ def test_a_ticket_opened_on_a_is_claimed_on_b_and_a_second_claim_on_a_gets_409(
                   source="127.0.3.1")
     ticket = chat.json()["ticket_id"]
     assert ticket is not None
-    won = b.post(f"/api/agent/tickets/{ticket}/claim", headers={**AGENT, "X-Agent-Name": "bea"})
+    won = b.post(f"/api/agent/tickets/{ticket}/claim", headers=cluster.person("bea"))
     assert won.status_code == 200 and won.json()["claimed_by"] == "bea"
-    lost = a.post(f"/api/agent/tickets/{ticket}/claim", headers={**AGENT, "X-Agent-Name": "abe"})
+    lost = a.post(f"/api/agent/tickets/{ticket}/claim", headers=cluster.person("abe"))
     assert lost.status_code == 409 and "bea" in lost.json()["detail"]
 
 
@@ -239,7 +240,7 @@ def handed_off(server: Server, source: str) -> tuple[str, int, int]:
 def test_an_agent_reply_through_a_reaches_a_shopper_streaming_from_b(cluster: Cluster) -> None:
     a, b, _ = servers(cluster)
     sid, ticket, cursor = handed_off(a, "127.0.5.1")
-    agent = {**AGENT, "X-Agent-Name": "ann"}
+    agent = cluster.person("ann")
     assert a.post(f"/api/agent/tickets/{ticket}/claim", headers=agent).status_code == 200
     stream = Stream(b, sid, cursor)
     try:
@@ -279,7 +280,7 @@ def test_a_claim_on_a_reaches_an_agent_console_on_b(cluster: Cluster) -> None:
         _, ticket, _ = handed_off(a, "127.0.6.1")
         claimed = time.monotonic()
         assert a.post(f"/api/agent/tickets/{ticket}/claim",
-                      headers={**AGENT, "X-Agent-Name": "cat"}).status_code == 200
+                      headers=cluster.person("cat")).status_code == 200
         seen: dict[str, float] = {}
         while "claimed" not in seen:
             at, data = arrived.get(timeout=30)
@@ -295,7 +296,7 @@ def test_redis_stopped_mid_traffic_gives_no_5xx(cluster: Cluster) -> None:
     a, b, _ = servers(cluster)
     redis_server = cluster.redis_server
     sid, ticket, cursor = handed_off(a, "127.0.7.1")
-    agent = {**AGENT, "X-Agent-Name": "dan"}
+    agent = cluster.person("dan")
     assert b.post(f"/api/agent/tickets/{ticket}/claim", headers=agent).status_code == 200
     stream = Stream(b, sid, cursor)
     statuses: list[int] = []

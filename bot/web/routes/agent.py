@@ -1,8 +1,9 @@
-"""Agents' routes (X-Agent-Key): the queue, a ticket's transcript, claim, reply, resolve,
-the shoppers' photos."""
+"""Agents' routes (a person's key): the queue and search, a ticket with its transcript, notes,
+history and customer, claim, reply, resolve, release, the shoppers' photos."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -12,9 +13,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from bot.chat.entries import title_of
 from bot.chat.photos import photo_file
+from bot.matching.language import supported_language
 from bot.runtime.events import RESYNC
-from bot.web.deps import AgentDep, ServicesDep, require_agent
+from bot.web.deps import AgentDep, AgentLanguage, ServicesDep, require_agent
 from bot.web.schemas import ERRORS, ReplyIn, ReplyOut, TicketDetailOut, TicketOut, TicketsOut
 
 KEEPALIVE_SECONDS = 15.0
@@ -29,16 +32,48 @@ def list_tickets(
     language: Annotated[str | None, Query(max_length=8)] = None,
     priority: Literal["urgent", "normal"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    claimed_by: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200,
+                                   description="search: a ticket id (123, #123) or words")] = None,
 ) -> TicketsOut:
-    """List tickets, oldest urgent first; without ``state``, the open and claimed ones."""
-    tickets = sv.chat.list_tickets(state, language or None, priority, limit)
+    """List tickets, oldest urgent first; without ``state``, the open and claimed ones.
+
+    With ``q``: tickets in any state (or ``state``) whose id, conversation, preview or notes
+    match, newest first.
+    """
+    if q is not None and q.strip():
+        tickets = [t for t in sv.inbox.search(q, state, limit)
+                   if (not language or t.language == language)
+                   and (not priority or t.priority == priority)]
+    else:
+        tickets = sv.chat.list_tickets(state, language or None, priority, limit,
+                                       claimed_by or None)
     return TicketsOut(tickets=[TicketOut.model_validate(t) for t in tickets])
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetailOut)
-def get_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketDetailOut:
-    """Return a ticket with its transcript (each line also in the agent's language)."""
-    return TicketDetailOut.model_validate(sv.chat.ticket_detail(ticket_id, agent.language))
+def get_ticket(ticket_id: int, sv: ServicesDep, language: AgentLanguage) -> TicketDetailOut:
+    """Return a ticket with its transcript (each line also in the agent's language), its
+    notes and history, the customer's context and what a reply can be translated from."""
+    detail = sv.chat.ticket_detail(ticket_id, language)
+    entries = sv.bot.index.entries if sv.bot.ready else {}
+    guesses = []
+    for g in detail.guesses:
+        entry = entries.get(g.faq_id)
+        title = title_of(entry, language, sv.settings.default_language) if entry else None
+        guesses.append({**dataclasses.asdict(g), "title": title})
+    customer = sv.inbox.customer(detail.session_id)
+    shopper = customer.language
+    return TicketDetailOut.model_validate({
+        **{f.name: getattr(detail, f.name) for f in dataclasses.fields(detail)},
+        "guesses": guesses,
+        "events": sv.inbox.events(ticket_id),
+        "customer": customer,
+        "shopper_language": shopper,
+        "agent_language": language,
+        "translation_sources": sorted(src for src, dst in sv.chat.translator.pairs()
+                                      if dst == shopper),
+    })
 
 
 @router.post("/tickets/{ticket_id}/claim", response_model=TicketOut)
@@ -50,9 +85,14 @@ def claim_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=ReplyOut)
-def reply_ticket(ticket_id: int, body: ReplyIn, sv: ServicesDep, agent: AgentDep) -> ReplyOut:
-    """Send a reply into the shopper's conversation (translated when a pack exists)."""
-    sent = sv.chat.agent_reply(ticket_id, agent.name, body.text, agent.language)
+def reply_ticket(
+    ticket_id: int, body: ReplyIn, sv: ServicesDep, agent: AgentDep, language: AgentLanguage
+) -> ReplyOut:
+    """Send a reply into the shopper's conversation (translated when a pack covers the pair;
+    else as written, and the shopper is told)."""
+    written = supported_language(body.language, sv.settings.supported_languages) \
+        if body.language else None
+    sent = sv.chat.agent_reply(ticket_id, agent.name, body.text, language, written)
     sv.announce(sent.session_id, ticket_id, "replied")
     return ReplyOut.model_validate(sent)
 
@@ -78,8 +118,8 @@ def release_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOu
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}},
                      "description": "`queue` events ({ticket_id, what}: opened, message, "
-                                    "claimed, replied, released, resolved); `resync`: reload "
-                                    "the queue"}},
+                                    "claimed, assigned, note, replied, released, resolved); "
+                                    "`resync`: reload the queue"}},
 )
 async def agent_events(
     request: Request,

@@ -1,4 +1,4 @@
-"""Support leads' routes (X-Lead-Key; X-Lead-Name names who made a change).
+"""Support leads' routes (a lead's own key; the history names the key's owner).
 
     POST /api/lead/reload                        rebuild the index from the FAQ files now
     GET  /api/lead/status                        the live index and the last reload

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from bot.errors import NotFoundError
 
@@ -28,8 +28,15 @@ def page_demo() -> FileResponse:
 
 
 @router.get("/widget.js")
-def page_widget() -> FileResponse:
-    return _page("widget.js")
+def page_widget() -> Response:
+    # The Markdown renderer is shared with the agent console (static/markdown.js); the
+    # widget gets it inside its own closure, so the shop's page gains no global.
+    parts = [STATIC_DIR / "markdown.js", STATIC_DIR / "widget.js"]
+    if not all(p.is_file() for p in parts):
+        raise NotFoundError(f"widget.js or markdown.js is not installed in {STATIC_DIR}")
+    body = "(() => {\n" + "\n".join(p.read_text(encoding="utf-8") for p in parts) + "\n})();\n"
+    return Response(body, media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/agent")

@@ -45,7 +45,7 @@ def post_chat(body: ChatIn, request: Request, sv: ServicesDep) -> ChatOut:
     result = sv.chat.chat(ChatRequest(
         session_id=body.session_id, message=body.message, language=body.language,
         locale=body.locale, market=body.market, suggestion_id=body.suggestion_id,
-        human=body.human,
+        human=body.human, visitor_id=body.visitor_id, page_url=body.page_url,
     ))
     sv.announce(result.session_id, result.ticket_id,
                 "message" if result.action == "queued" else "opened")

@@ -3,8 +3,9 @@
  * hover and keyboard focus), clusters of what the bot could not answer (add phrasings, new
  * entry, dismiss), answers per entry with their thumbs up / down, an answer editor for any
  * language (the YAML is edited round-trip on the server) and the change history.
- * The lead key and name live in sessionStorage (this tab only) and go out as the
- * X-Lead-Key / X-Lead-Name headers. Text from the server is only ever set with textContent.
+ * Each lead signs in with their own key; it lives in sessionStorage (this tab only) and goes
+ * out as "Authorization: Bearer KEY". The name in the change history is the key's owner, as
+ * GET /api/me says. Text from the server is only ever set with textContent.
  */
 (function () {
   "use strict";
@@ -15,16 +16,10 @@
                    sla: "#111111" };
   const $ = (id) => document.getElementById(id);
   const auth = {
+    name: "",
     get key() { return sessionStorage.getItem("faqbot.leadKey") || ""; },
-    get name() { return sessionStorage.getItem("faqbot.leadName") || ""; },
-    save(key, name) {
-      sessionStorage.setItem("faqbot.leadKey", key);
-      sessionStorage.setItem("faqbot.leadName", name);
-    },
-    clear() {
-      sessionStorage.removeItem("faqbot.leadKey");
-      sessionStorage.removeItem("faqbot.leadName");
-    },
+    save(key) { sessionStorage.setItem("faqbot.leadKey", key); },
+    clear() { sessionStorage.removeItem("faqbot.leadKey"); this.name = ""; },
   };
   const state = { report: null, clusters: null, entries: null, feedback: null, editing: null };
 
@@ -62,8 +57,7 @@
   }
 
   async function api(path, body) {
-    const headers = { "X-Lead-Key": auth.key };
-    if (auth.name) headers["X-Lead-Name"] = auth.name;
+    const headers = { Authorization: "Bearer " + auth.key };
     const init = { headers, method: body === undefined ? "GET" : "POST" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -104,13 +98,13 @@
     $("login").hidden = true;
     $("app").hidden = false;
     for (const id of ["period", "language", "logout"]) $(id).hidden = false;
-    $("who").textContent = auth.name ? `signed in as ${auth.name}` : "";
+    $("who").textContent = auth.name ? `Signed in as ${auth.name}` : "";
   }
 
   function failed(err, where) {
-    if (err instanceof ApiError && err.status === 401) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
       auth.clear();
-      showLogin("That key was not accepted.");
+      showLogin(err.message);
       return;
     }
     (where || $("app-error")).textContent = err.message || String(err);
@@ -717,23 +711,30 @@
     } catch (err) { failed(err); }
   }
 
+  /** Check the stored key: who it belongs to, and that they are a lead (else 403). */
+  async function signIn() {
+    try {
+      const me = await api("/api/me");
+      await api("/api/lead/status");
+      auth.name = me.name;
+    } catch (err) {
+      auth.clear();
+      showLogin(err instanceof ApiError && (err.status === 401 || err.status === 403)
+        ? err.message : `Cannot sign in: ${err.message}`);
+      return;
+    }
+    $("key").value = "";
+    showApp();
+    refresh();
+  }
+
   function start() {
-    $("login").addEventListener("submit", async (ev) => {
+    $("login").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      auth.save($("key").value.trim(), $("name").value.trim());
-      try {
-        await api("/api/lead/status");
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) {
-          auth.clear();
-          showLogin(err.message);
-          return;
-        }
-      }
-      showApp();
-      refresh();
+      auth.save($("key").value.trim());
+      signIn();
     });
-    $("logout").addEventListener("click", () => { auth.clear(); showLogin(""); });
+    $("logout").addEventListener("click", () => { auth.clear(); showLogin("Signed out."); });
     $("period").addEventListener("change", refresh);
     $("language").addEventListener("change", () => { if (state.report) renderReport(); });
     $("answer-lang").addEventListener("change", showAnswer);
@@ -744,7 +745,7 @@
       $("feedback-all").setAttribute("aria-pressed", String(!on));
       renderFeedback();
     });
-    if (auth.key) { showApp(); refresh(); } else { showLogin(""); }
+    if (auth.key) signIn(); else showLogin("");
   }
 
   start();
