@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -61,6 +59,7 @@ from bot.store.models import (
     Ticket,
     utcnow,
 )
+from bot.translate.cache import TranslationCache
 from bot.translate.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -89,38 +88,6 @@ def conversation_state(ticket: Ticket | None) -> str:
     if ticket is None:
         return "bot"
     return "resolved" if ticket.state == "resolved" else "handoff"
-
-
-class TranslationCache:
-    """Remember translations shown to agents so a transcript is translated once."""
-
-    def __init__(self, translator: Translator, size: int = 4096) -> None:
-        self.translator = translator
-        self.size = size
-        self._items: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, text: str, source: str | None, target: str) -> str | None:
-        """Return ``text`` in ``target``, or None when it is already or cannot be."""
-        if not source or source == target or not text:
-            return None
-        key = (text, source, target)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        try:
-            out: str | None = self.translator.translate(text, source, target)
-        except TranslationError:
-            out = None
-        except Exception as exc:  # a broken pack must not break the agent console
-            log.warning("translation %s->%s failed: %s", source, target, exc)
-            out = None
-        with self._lock:
-            self._items[key] = out
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return out
 
 
 class ChatService:
