@@ -8,10 +8,11 @@
   agent saw) it fails with 409 if someone else moved the ticket meanwhile.
 - **Search** by ticket id (``123`` or ``#123``) and by text in the conversation, the ticket's
   preview and its notes.
-- **Customer context**: the conversation's locale, market and page, and the shopper's earlier
-  conversations. A shopper is recognised across conversations by the visitor id the widget
-  keeps in their browser's localStorage (random, no personal data; another browser or a
-  cleared storage is a new visitor); retention blanks it with the text.
+- **Customer context**: the conversation's locale, market and page, the e-mail address the
+  shopper left for replies (bot/chat/followup.py), and the shopper's earlier conversations.
+  A shopper is recognised across conversations by the visitor id the widget keeps in their
+  browser's localStorage (random, no personal data; another browser or a cleared storage is
+  a new visitor); retention blanks it with the text.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.chat.followup import Followup
 from bot.chat.tickets import ticket_view
 from bot.chat.views import CustomerView, EarlierConversation, EventView, TicketView
 from bot.errors import ConflictError, InputError, NotFoundError
@@ -255,7 +257,7 @@ def _customer(s: Session, conversation_id: str) -> CustomerView:
         ]
     return CustomerView(session_id=conv.id, language=conv.language, locale=conv.locale,
                         market=conv.market, page_url=conv.page_url, started_at=conv.created_at,
-                        earlier=earlier)
+                        email=Followup.contact_email(s, conv.id), earlier=earlier)
 
 
 def _first_questions(s: Session, conversation_ids: list[str]) -> dict[str, str]:

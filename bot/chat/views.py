@@ -205,4 +205,5 @@ class CustomerView:
     market: str | None
     page_url: str | None
     started_at: datetime
+    email: str | None = None  # left for replies the shopper does not read in the chat
     earlier: list[EarlierConversation] = field(default_factory=list)

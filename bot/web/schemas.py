@@ -192,6 +192,8 @@ class CustomerOut(Body):
     market: str | None
     page_url: str | None
     started_at: datetime
+    email: str | None = Field(None, description="the address the shopper left: replies they "
+                              "do not read in the chat are mailed there")
     earlier: list[EarlierOut] = Field(description="this shopper's other conversations "
                                       "(same widget visitor id), newest first")
 

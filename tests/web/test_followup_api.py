@@ -78,8 +78,9 @@ def test_the_offer_the_address_and_a_mailed_reply(
     assert poll["followup"] == {"email_offer": False, "email": "Jana@example.de"}
 
     ticket = c.get("/api/agent/tickets", headers=alice).json()["tickets"][0]
-    assert c.get(f"/api/agent/tickets/{ticket['id']}", headers=alice).json()[
-        "email"] == "Jana@example.de"
+    detail = c.get(f"/api/agent/tickets/{ticket['id']}", headers=alice).json()
+    # On the ticket, and in the customer panel beside the transcript.
+    assert detail["email"] == detail["customer"]["email"] == "Jana@example.de"
     c.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=alice)
     # The shopper's page polled when the address was left; make that long ago (tab closed).
     db = Database(c.app.state.services.settings.database_url)  # type: ignore[attr-defined]

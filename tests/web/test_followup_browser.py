@@ -227,6 +227,8 @@ def test_french_shopper_on_a_phone_gets_the_reply_by_email_and_comes_back(
     page.goto("about:blank")  # the shopper leaves; the widget says so with a beacon
     agent = agent_console(browser.new_context(viewport=DESKTOP), server, keys["Alice"])
     agent.locator("button.ticket", has_text="personne").click()
+    # The address the shopper left shows in the customer panel beside the transcript.
+    expect(agent.locator("#context")).to_contain_text("lea@example.fr")
     agent.get_by_role("button", name="Claim").click()
     agent.get_by_label("Reply to the shopper").fill(
         "Bonjour Léa, nous vous envoyons un **remplacement** dès demain.")

@@ -113,7 +113,7 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
     assert props(schema, "ReplyIn") == {"text", "language"}
     assert props(schema, "ReplyOut") == {"message", "translated", "may_email", "untranslated"}
     assert props(schema, "CustomerOut") == {
-        "session_id", "language", "locale", "market", "page_url", "started_at",
+        "session_id", "language", "locale", "market", "page_url", "started_at", "email",
         "earlier"}
     assert props(schema, "EventOut") == {
         "id", "kind", "actor", "text", "target", "previous", "created_at"}

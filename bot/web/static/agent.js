@@ -403,14 +403,12 @@
       h("span", { class: "pill" + (t.spam ? " spam" : ""), text: t.spam ? "spam" : t.state }));
     const fact = (label, value, cls) => h("span", null, label + " ",
       h("b", { class: cls || null, text: value }));
-    $("d-facts").replaceChildren(...[
+    $("d-facts").replaceChildren(
       fact("Language:", langName(t.language)),
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
       fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
-      fact("Opened:", timeOf(t.created_at)),
-      // Replies the shopper does not read in the chat are mailed to this address.
-      t.email ? fact("E-mail follow-up:", t.email) : null].filter(Boolean));
+      fact("Opened:", timeOf(t.created_at)));
 
     const mine = t.state === "claimed" && t.claimed_by === me.name;
     const heldByOther = t.state === "claimed" && !mine;
@@ -526,7 +524,9 @@
     const href = c.page_url ? md.safeUrl(c.page_url) : null;
     row("Page", href ? h("a", { href, target: "_blank", rel: "noopener noreferrer",
       text: new URL(href).pathname || href }) : c.page_url);
-    row("E-mail", c.email);
+    // Left in the widget after a handoff: replies the shopper does not read in the chat go here.
+    row("E-mail", c.email ? h("span", null, c.email,
+      h("small", { class: "hint", text: " · unread replies are mailed here" })) : null);
     row("Started", c.started_at ? dateOf(c.started_at) : null);
     const earlier = c.earlier || [];
     const list = h("ul", null, earlier.map((x) => h("li", null,
