@@ -479,9 +479,14 @@
     const meta = h("div", { class: "meta",
       text: who + (m.language ? " · " + m.language.toUpperCase() : "") + " · " + timeOf(m.created_at) });
     const node = h("div", { class: "m " + m.role }, meta);
-    const photos = m.photos || [];
+    // A ticket's transcript lists its photos; an earlier conversation only counts them.
+    const photos = Array.isArray(m.photos) ? m.photos : [];
     if (photos.length) node.append(photoStrip(photos));
-    if (m.text || !photos.length) {
+    else if (m.photos > 0) {
+      node.append(h("div", { class: "hint", text: (m.photos === 1 ? "1 photo" : m.photos + " photos")
+        + " sent here: open this conversation's ticket to see " + (m.photos === 1 ? "it" : "them") }));
+    }
+    if (m.text || !(photos.length || m.photos > 0)) {
       const body = h("div", { class: "text" });
       if (m.role === "shopper") body.textContent = m.text;
       else body.append(md.renderMarkdown(m.text));
