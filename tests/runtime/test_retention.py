@@ -1,4 +1,5 @@
-"""Retention: shopper text older than N days goes, every row and count stays."""
+"""Retention: shopper text, notes, visitor ids, pages, addresses and photos older than N days
+go; every row (but an address) and count stays."""
 
 from __future__ import annotations
 
@@ -11,12 +12,25 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.chat.images import CleanImage
+from bot.chat.photos import PhotoStore
 from bot.errors import ConfigError
 from bot.insights.report import period_report, stats
 from bot.matching.bot import FaqBot
 from bot.runtime.retention import RetentionJob, purge_text
 from bot.store.db import Database
-from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import (
+    Conversation,
+    ConversationContact,
+    Feedback,
+    MailOutbox,
+    Message,
+    Photo,
+    QuestionLog,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 from bot.web.app import create_app
 from tests.support.faqs import write_tiny_faq
 from tests.support.settings import make_settings
@@ -86,6 +100,57 @@ def test_old_text_is_removed_and_counts_stay(db: Database) -> None:
     assert after == before  # every count, per language and per day, is unchanged
     assert after[1].totals.questions == 3 and after[1].totals.not_helpful == 3
     assert purge_text(db, 90).total == 0  # idempotent
+
+
+def add_personal_data(db: Database, sid: str, days_ago: int, photos: PhotoStore) -> str:
+    """Give a seeded conversation what the inbox and the follow-up keep: return the photo file."""
+    at = utcnow() - timedelta(days=days_ago)
+    name = photos.save(CleanImage(data=b"jpeg bytes", kind="JPEG", content_type="image/jpeg",
+                                  extension=".jpg", width=4, height=3))
+    with db.write() as s:
+        conv = s.get_one(Conversation, sid)
+        conv.visitor_id, conv.page_url = f"visitor-{sid}", "https://shop.example/orders/4711"
+        ticket = s.query(Ticket).filter_by(conversation_id=sid).one()
+        asked = s.query(Message).filter_by(conversation_id=sid, role="shopper").one()
+        s.add(TicketEvent(ticket_id=ticket.id, actor="alice", kind="note",
+                          text="Kundin heißt Jana Muster, Tel. 0151 2345678", created_at=at))
+        s.add(TicketEvent(ticket_id=ticket.id, actor="alice", kind="claim", created_at=at))
+        s.add(ConversationContact(conversation_id=sid, email="jana@example.de",
+                                  return_url="https://shop.example/", created_at=at,
+                                  updated_at=at))
+        s.add(MailOutbox(conversation_id=sid, first_message_id=asked.id,
+                         last_message_id=asked.id, state="failed", due_at=at, created_at=at,
+                         last_error="550 mailbox jana@example.de unknown"))
+        s.add(Photo(conversation_id=sid, message_id=asked.id, file=name,
+                    content_type="image/jpeg", size=10, width=4, height=3, created_at=at))
+    return name
+
+
+def test_notes_visitors_addresses_and_photos_go_too(db: Database, tmp_path: Path) -> None:
+    photos = PhotoStore(tmp_path / "photos")
+    old, recent = seed(db, 120, "Paket kaputt"), seed(db, 10, "Paket kaputt")
+    old_file = add_personal_data(db, old, 120, photos)
+    recent_file = add_personal_data(db, recent, 10, photos)
+
+    report = purge_text(db, 90, photos=photos)
+
+    assert (report.notes, report.visitors, report.contacts, report.mail_errors,
+            report.photos) == (1, 1, 1, 1, 1)
+    with db.read() as s:
+        for sid, gone in ((old, True), (recent, False)):
+            conv = s.get_one(Conversation, sid)
+            assert (conv.visitor_id is None, conv.page_url is None) == (gone, gone)
+            events = s.query(TicketEvent).join(Ticket).filter(Ticket.conversation_id == sid)
+            assert {e.kind: e.text for e in events} == {
+                "note": "" if gone else "Kundin heißt Jana Muster, Tel. 0151 2345678",
+                "claim": None}  # the history line stays, with who and when
+            assert (s.get(ConversationContact, sid) is None) == gone
+            mail = s.query(MailOutbox).filter_by(conversation_id=sid).one()
+            assert (mail.last_error is None, mail.state) == (gone, "failed")
+            photo = s.query(Photo).filter_by(conversation_id=sid).one()
+            assert (photo.removed_at is not None) == gone
+    assert not (photos.root / old_file).exists() and (photos.root / recent_file).is_file()
+    assert purge_text(db, 90, photos=photos).total == 0  # idempotent
 
 
 def test_retention_settings(db: Database) -> None:
