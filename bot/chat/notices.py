@@ -15,7 +15,9 @@ from bot.translate.translator import Translator
 log = logging.getLogger(__name__)
 
 NoticeKey = Literal[
-    "handoff_minutes", "handoff_hours", "queued", "offer_handoff", "resolved", "clarify", "thanks"
+    "handoff_minutes", "handoff_hours", "queued", "offer_handoff", "resolved", "clarify", "thanks",
+    "greeting", "welcome", "welcome_more", "goodbye", "noise", "vague", "waiting_greeting",
+    "withdrawn", "rate", "rated",
 ]
 
 NOTICES: dict[str, dict[str, str]] = {
@@ -144,6 +146,186 @@ NOTICES: dict[str, dict[str, str]] = {
         "ru": "Спасибо за отзыв!",
         "tr": "Geri bildiriminiz için teşekkürler!",
         "sv": "Tack för din återkoppling!",
+    },
+    # ---- small talk (issue 16): short, friendly, in the shopper's register ----
+    "greeting": {
+        "en": "Hi! What can I help you with?",
+        "de": "Hallo! Wobei kann ich dir helfen?",
+        "es": "¡Hola! ¿En qué te puedo ayudar?",
+        "fr": "Bonjour ! Comment puis-je vous aider ?",
+        "it": "Ciao! Come posso aiutarti?",
+        "nl": "Hoi! Waarmee kan ik je helpen?",
+        "pl": "Cześć! W czym mogę Ci pomóc?",
+        "pt": "Olá! Em que posso ajudar?",
+        "zh": "您好！请问有什么可以帮您？",
+        "ja": "こんにちは！どのようなご用件でしょうか？",
+        "ko": "안녕하세요! 무엇을 도와드릴까요?",
+        "ru": "Здравствуйте! Чем могу помочь?",
+        "tr": "Merhaba! Size nasıl yardımcı olabilirim?",
+        "sv": "Hej! Vad kan jag hjälpa dig med?",
+    },
+    "welcome": {
+        "en": "You're welcome!",
+        "de": "Gern geschehen!",
+        "es": "¡De nada!",
+        "fr": "Avec plaisir !",
+        "it": "Prego!",
+        "nl": "Graag gedaan!",
+        "pl": "Nie ma za co!",
+        "pt": "De nada!",
+        "zh": "不客气！",
+        "ja": "どういたしまして！",
+        "ko": "천만에요!",
+        "ru": "Пожалуйста!",
+        "tr": "Rica ederim!",
+        "sv": "Varsågod!",
+    },
+    "welcome_more": {
+        "en": "You're welcome! Anything else I can help with?",
+        "de": "Gern geschehen! Kann ich dir sonst noch helfen?",
+        "es": "¡De nada! ¿Te puedo ayudar en algo más?",
+        "fr": "Avec plaisir ! Puis-je vous aider pour autre chose ?",
+        "it": "Prego! Posso aiutarti con qualcos'altro?",
+        "nl": "Graag gedaan! Kan ik je nog ergens anders mee helpen?",
+        "pl": "Nie ma za co! Czy mogę pomóc w czymś jeszcze?",
+        "pt": "De nada! Posso ajudar em mais alguma coisa?",
+        "zh": "不客气！还有什么可以帮您的吗？",
+        "ja": "どういたしまして！ほかにご質問はありますか？",
+        "ko": "천만에요! 더 도와드릴 일이 있을까요?",
+        "ru": "Пожалуйста! Могу ли я помочь чем-то ещё?",
+        "tr": "Rica ederim! Başka bir konuda yardımcı olabilir miyim?",
+        "sv": "Varsågod! Kan jag hjälpa dig med något mer?",
+    },
+    "goodbye": {
+        "en": "Bye, and have a nice day!",
+        "de": "Tschüss und einen schönen Tag noch!",
+        "es": "¡Hasta luego y que tengas un buen día!",
+        "fr": "Au revoir et bonne journée !",
+        "it": "Ciao e buona giornata!",
+        "nl": "Doei, en nog een fijne dag!",
+        "pl": "Do widzenia i miłego dnia!",
+        "pt": "Até logo e tenha um bom dia!",
+        "zh": "再见，祝您生活愉快！",
+        "ja": "ありがとうございました。良い一日をお過ごしください！",
+        "ko": "감사합니다. 좋은 하루 보내세요!",
+        "ru": "До свидания, хорошего дня!",
+        "tr": "Hoşça kalın, iyi günler!",
+        "sv": "Hej då, och ha en fin dag!",
+    },
+    "noise": {
+        "en": "Sorry, I didn't catch that. What would you like to know?",
+        "de": "Das habe ich leider nicht verstanden. Was möchtest du wissen?",
+        "es": "Perdona, no lo he entendido. ¿Qué te gustaría saber?",
+        "fr": "Désolé, je n'ai pas compris. Que souhaitez-vous savoir ?",
+        "it": "Scusa, non ho capito. Cosa vorresti sapere?",
+        "nl": "Sorry, dat begreep ik niet. Wat wil je weten?",
+        "pl": "Przepraszam, nie zrozumiałem. Co chcesz wiedzieć?",
+        "pt": "Desculpe, não percebi. O que gostaria de saber?",
+        "zh": "抱歉，我没有看懂。请问您想了解什么？",
+        "ja": "申し訳ありません、よくわかりませんでした。どのようなことをお知りになりたいですか？",
+        "ko": "죄송해요, 잘 이해하지 못했어요. 무엇이 궁금하신가요?",
+        "ru": "Извините, я не понял. Что вы хотели бы узнать?",
+        "tr": "Üzgünüm, anlayamadım. Ne öğrenmek istersiniz?",
+        "sv": "Förlåt, det förstod jag inte. Vad vill du veta?",
+    },
+    "vague": {
+        "en": "Could you tell me a little more about what you need?",
+        "de": "Kannst du mir etwas genauer sagen, worum es geht?",
+        "es": "¿Me puedes contar un poco más sobre lo que necesitas?",
+        "fr": "Pouvez-vous m'en dire un peu plus sur ce dont vous avez besoin ?",
+        "it": "Puoi dirmi qualcosa in più su ciò che ti serve?",
+        "nl": "Kun je iets meer vertellen over wat je nodig hebt?",
+        "pl": "Czy możesz napisać trochę więcej o tym, czego potrzebujesz?",
+        "pt": "Pode dizer-me um pouco mais sobre o que precisa?",
+        "zh": "能再具体说一下您需要什么帮助吗？",
+        "ja": "もう少し詳しく教えていただけますか？",
+        "ko": "어떤 도움이 필요하신지 조금 더 자세히 알려 주시겠어요?",
+        "ru": "Не могли бы вы рассказать чуть подробнее, что вам нужно?",
+        "tr": "Neye ihtiyacınız olduğunu biraz daha açıklayabilir misiniz?",
+        "sv": "Kan du berätta lite mer om vad du behöver?",
+    },
+    "waiting_greeting": {
+        "en": "Hi! A person from our team will reply here soon. Meanwhile, I can answer "
+        "questions.",
+        "de": "Hallo! Eine Person aus unserem Team antwortet dir hier bald. Bis dahin "
+        "beantworte ich gern deine Fragen.",
+        "es": "¡Hola! Una persona de nuestro equipo te responderá aquí en breve. Mientras tanto, "
+        "puedo responder a tus preguntas.",
+        "fr": "Bonjour ! Une personne de notre équipe vous répondra ici sous peu. En attendant, "
+        "je peux répondre à vos questions.",
+        "it": "Ciao! Una persona del nostro team ti risponderà qui a breve. Nel frattempo posso "
+        "rispondere alle tue domande.",
+        "nl": "Hoi! Iemand van ons team antwoordt je hier snel. Intussen kan ik je vragen "
+        "beantwoorden.",
+        "pl": "Cześć! Osoba z naszego zespołu wkrótce Ci tu odpowie. W międzyczasie mogę "
+        "odpowiadać na Twoje pytania.",
+        "pt": "Olá! Uma pessoa da nossa equipa vai responder aqui em breve. Entretanto, posso "
+        "responder às suas perguntas.",
+        "zh": "您好！我们团队的工作人员很快会在这里回复您。在此期间，我可以回答您的问题。",
+        "ja": "こんにちは！まもなく担当者がこちらで返信します。"
+        "それまでの間、ご質問にお答えできます。",
+        "ko": "안녕하세요! 곧 담당자가 여기에서 답변드립니다. "
+        "그동안 궁금한 점은 제가 답변드릴게요.",
+        "ru": "Здравствуйте! Сотрудник нашей команды скоро ответит вам здесь. А пока я могу "
+        "ответить на ваши вопросы.",
+        "tr": "Merhaba! Ekibimizden biri size kısa süre içinde burada yanıt verecek. Bu arada "
+        "sorularınızı ben yanıtlayabilirim.",
+        "sv": "Hej! En person i vårt team svarar dig här snart. Under tiden kan jag svara på "
+        "frågor.",
+    },
+    "withdrawn": {
+        "en": "Glad it's sorted! I've closed your request. Write here again any time.",
+        "de": "Schön, dass es geklärt ist! Ich habe deine Anfrage geschlossen. Schreib uns "
+        "jederzeit wieder.",
+        "es": "¡Qué bien que esté resuelto! He cerrado tu consulta. Escríbenos cuando quieras.",
+        "fr": "Ravi que ce soit réglé ! J'ai clôturé votre demande. Écrivez-nous ici quand vous "
+        "voulez.",
+        "it": "Bene, tutto risolto! Ho chiuso la tua richiesta. Scrivici qui quando vuoi.",
+        "nl": "Fijn dat het opgelost is! Ik heb je vraag gesloten. Schrijf hier gerust opnieuw.",
+        "pl": "Świetnie, że sprawa jest załatwiona! Zamknąłem Twoje zgłoszenie. Napisz tu "
+        "ponownie w każdej chwili.",
+        "pt": "Ainda bem que ficou resolvido! Fechei o seu pedido. Escreva aqui sempre que "
+        "precisar.",
+        "zh": "很高兴问题已解决！我已关闭您的请求。如有需要，随时在这里留言。",
+        "ja": "解決してよかったです！お問い合わせを終了しました。"
+        "またいつでもこちらにご記入ください。",
+        "ko": "해결되어 다행이에요! 문의를 종료했습니다. 언제든 다시 적어 주세요.",
+        "ru": "Рады, что всё решилось! Я закрыл ваш запрос. Пишите сюда в любое время.",
+        "tr": "Çözüldüğüne sevindik! Talebinizi kapattım. İstediğiniz zaman buraya tekrar "
+        "yazabilirsiniz.",
+        "sv": "Skönt att det löste sig! Jag har stängt ditt ärende. Skriv här igen när du vill.",
+    },
+    "rate": {
+        "en": "How would you rate this conversation?",
+        "de": "Wie zufrieden warst du mit diesem Gespräch?",
+        "es": "¿Cómo valorarías esta conversación?",
+        "fr": "Comment évalueriez-vous cette conversation ?",
+        "it": "Come valuteresti questa conversazione?",
+        "nl": "Hoe beoordeel je dit gesprek?",
+        "pl": "Jak oceniasz tę rozmowę?",
+        "pt": "Como avalia esta conversa?",
+        "zh": "您对本次对话满意吗？",
+        "ja": "今回の対応はいかがでしたか？",
+        "ko": "이번 상담은 어떠셨나요?",
+        "ru": "Как вы оцените этот разговор?",
+        "tr": "Bu görüşmeyi nasıl değerlendirirsiniz?",
+        "sv": "Hur skulle du betygsätta det här samtalet?",
+    },
+    "rated": {
+        "en": "Thanks for your rating!",
+        "de": "Danke für deine Bewertung!",
+        "es": "¡Gracias por tu valoración!",
+        "fr": "Merci pour votre évaluation !",
+        "it": "Grazie per la tua valutazione!",
+        "nl": "Bedankt voor je beoordeling!",
+        "pl": "Dziękujemy za ocenę!",
+        "pt": "Obrigado pela sua avaliação!",
+        "zh": "感谢您的评价！",
+        "ja": "評価ありがとうございます！",
+        "ko": "평가해 주셔서 감사합니다!",
+        "ru": "Спасибо за оценку!",
+        "tr": "Değerlendirmeniz için teşekkürler!",
+        "sv": "Tack för ditt betyg!",
     },
 }
 
