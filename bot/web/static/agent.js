@@ -200,7 +200,7 @@
           text: t.priority || "normal" }),
         t.claimed_by ? h("span", { class: "pill", text: "claimed" }) : null,
         fresh.has(t.id) ? h("span", { class: "pill newflag", text: "new" }) : null);
-      const preview = h("span", { class: "preview", text: t.preview || t.reason || "" });
+      const preview = h("span", { class: "preview", text: t.asked_about || t.preview || t.reason || "" });
       const line3 = h("span", { class: "line3" },
         h("span", { text: "waiting " + waiting(t, fetchedAt) }),
         h("span", { class: "sla " + s.cls, text: s.text }),
@@ -270,9 +270,21 @@
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
       fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
+      t.kind ? fact("Triage:", t.kind) : null,
       fact("Opened:", timeOf(t.created_at)),
+      t.locale || t.market ? fact("Locale:", [t.locale, t.market].filter(Boolean).join(" · ")) : null,
+      t.page_url ? h("span", null, "Page ", h("a", { href: safePage(t.page_url),
+        target: "_blank", rel: "noopener noreferrer", text: shortPage(t.page_url) })) : null,
+      t.resolution === "self_served" ? fact("Resolved:", "by the shopper (answered)") : null,
       // Replies the shopper does not read in the chat are mailed to this address.
-      t.email ? fact("E-mail follow-up:", t.email) : null].filter(Boolean));
+      t.email ? fact("E-mail follow-up:", t.email) : null,
+    ].filter(Boolean));
+    // The shopper's topic in their words (and in the agent's language when a pack exists).
+    $("d-asked").hidden = !t.asked_about;
+    $("d-asked").replaceChildren(...[
+      h("span", { class: "k", text: "Asked about: " }), h("q", { text: t.asked_about || "" }),
+      t.asked_about_for_agent ? h("span", { class: "tr", text: " → " + t.asked_about_for_agent }) : null,
+    ].filter(Boolean));
 
     const guesses = t.guesses || [];
     $("d-guesses").replaceChildren(
@@ -324,6 +336,17 @@
         .catch(() => link.replaceWith(h("span", { class: "gone", text: `Photo ${i + 1} could not be loaded` })));
       return link;
     }));
+  }
+
+  function safePage(url) {
+    try {
+      const u = new URL(url);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : "#";
+    } catch { return "#"; }
+  }
+
+  function shortPage(url) {
+    try { const u = new URL(url); return u.host + u.pathname; } catch { return url; }
   }
 
   function renderMessage(m) {
