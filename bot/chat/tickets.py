@@ -210,7 +210,7 @@ class TicketStore:
 
     def refresh_context(self, s: Session, ticket: Ticket, context: TicketContext,
                         guesses: Sequence[Guess]) -> None:
-        """Bring a reopened ticket's topic, guesses and page up to date."""
+        """Bring a ticket's topic, guesses and page up to date (reopened, or asked more)."""
         ticket.kind = context.kind or ticket.kind
         ticket.asked_about = context.asked_about or ticket.asked_about
         ticket.page_url = context.page_url or ticket.page_url

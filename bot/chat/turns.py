@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.chat.flow import Context, Turn, plan
@@ -105,6 +105,10 @@ class TurnWriter:
             ticket = self.tickets.withdraw(s, ticket.id)
         elif ticket is not None and waiting and turn.ticket == "retriage":
             self.tickets.retriage(s, ticket, t.text, urgent=True)
+        if ticket is not None and waiting and turn.action != "withdrawn" \
+                and t.triage.substantive and not t.triage.vague and t.text:
+            # The agent's queue shows what the shopper asked meanwhile too.
+            self._follow_topic(s, t, ticket)
         if turn.action in ("answer", "clarify") and t.reply is not None:
             self._bot_answer(s, t, result)
         elif turn.action in _SAID and turn.notice:
@@ -172,22 +176,30 @@ class TurnWriter:
         result.ticket_opened = True
         return ticket
 
-    def _open_ticket(self, s: Session, t: TurnInput, last: Ticket | None, turn: Turn) -> Ticket:
-        """Reopen the last ticket when it was resolved within the window, else open one."""
+    def _topic(self, s: Session, t: TurnInput) -> tuple[list[str], list[Guess]]:
+        """Return the conversation's substantive texts (with this one) and merged guesses.
+
+        Vague single words ("Paket") are left out: they say nothing the agent can use.
+        """
         history = s.execute(
             select(QuestionLog.text, QuestionLog.guesses)
-            .where(QuestionLog.conversation_id == t.sid, QuestionLog.kind.in_(SUBSTANTIVE))
+            .where(QuestionLog.conversation_id == t.sid, QuestionLog.kind.in_(SUBSTANTIVE),
+                   or_(QuestionLog.reason.is_(None), QuestionLog.reason != "vague"))
             .order_by(QuestionLog.id)
         ).all()
         texts = [h.text for h in history if h.text]
-        substantive = t.triage.substantive and bool(t.text)
+        substantive = t.triage.substantive and bool(t.text) and not t.triage.vague
         if substantive:
             texts.append(t.text)
         now_guesses = [(g.faq_id, g.score) for g in t.reply.guesses] \
             if t.reply is not None and substantive else []
         merged = merge_guesses([*([(g["faq_id"], float(g["score"])) for g in h.guesses or []]
                                   for h in history), now_guesses])
-        guesses = [Guess(faq_id, round(score, 4)) for faq_id, score in merged]
+        return texts, [Guess(faq_id, round(score, 4)) for faq_id, score in merged]
+
+    def _open_ticket(self, s: Session, t: TurnInput, last: Ticket | None, turn: Turn) -> Ticket:
+        """Reopen the last ticket when it was resolved within the window, else open one."""
+        texts, guesses = self._topic(s, t)
         everything = "\n".join([*texts, t.text])
         urgent = t.triage.priority == "urgent" or \
             self.tickets.triage.classify(everything)[0] == "urgent"
@@ -205,6 +217,12 @@ class TurnWriter:
         preview = texts[-1] if texts else t.text
         return self.tickets.create(s, t.sid, t.language, turn.reason or "low_confidence",
                                    guesses, preview, everything, context)
+
+    def _follow_topic(self, s: Session, t: TurnInput, ticket: Ticket) -> None:
+        """Add a question asked while waiting to the ticket's topic and guesses."""
+        texts, guesses = self._topic(s, t)
+        self.tickets.refresh_context(s, ticket, TicketContext(
+            asked_about=asked_about(texts), page_url=t.page_url), guesses)
 
     def _log_question(
         self, s: Session, t: TurnInput, turn: Turn, result: ChatResult, shopper: int | None

@@ -246,3 +246,16 @@ def test_a_vague_word_is_asked_about_instead_of_a_ticket(world: TestClient) -> N
     r = chat(world, "Paket", locale="de")
     assert (r["action"], r["ticket_id"]) == ("vague", None)
     assert r["answer"] == NOTICES["vague"]["de"]
+
+
+def test_questions_asked_while_waiting_join_the_topic_and_vague_words_do_not(
+    world: TestClient,
+) -> None:
+    first = chat(world, "Paket", locale="de")  # vague: asked about, not a topic
+    sid = first["session_id"]
+    person = chat(world, "Mitarbeiter bitte", session_id=sid)
+    assert person["action"] == "handoff"
+    chat(world, RETURNS["de"], session_id=sid)
+    detail = world.get(f"/api/agent/tickets/{person['ticket_id']}", headers=AGENT).json()
+    assert detail["asked_about"] == RETURNS["de"]
+    assert detail["guesses"][0]["faq_id"] == "returns-window"
