@@ -214,7 +214,8 @@ class Settings(BaseSettings):
     # Shoppers' photos, outside the web root; share it between machines (one volume).
     photos_dir: Path = Path("data/photos")
     # Optional YAML with handoff priority rules (rules: [{name, priority, keywords: {lang:
-    # [...]}}]); unset = the built-in rules (damaged/wrong item, charged twice, chargeback, fraud).
+    # [...]}}]); unset = the complaint rules of bot/chat/data/triage.yaml (damaged or wrong
+    # item, item missing, charged twice, chargeback, fraud, missing parcel, anger).
     triage_rules_file: Path | None = None
     # Several machines behind one address (issue 19; docs/deploy.md).
     # A URL git can push to (bare repository path, ssh://, https://) holding the FAQ YAML;
@@ -232,6 +233,12 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     # Prefix of every Redis key and channel, so several desks (or test runs) share one Redis.
     redis_prefix: str = Field("faqbot", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
+    # Optional YAML of the shop's own triage words and examples (the format of
+    # bot/chat/data/triage.yaml); its lists are added to the shipped ones.
+    triage_file: Path | None = None
+    # A handoff within this many hours of the conversation's last resolved ticket reopens it
+    # (the same matter, the agent who knows it); later, a new ticket is opened.
+    reopen_hours: float = Field(24.0, ge=0)
 
     @field_validator("faq_remote", "redis_url", mode="before")
     @classmethod

@@ -35,7 +35,7 @@ MAX_NOTE_CHARS = 5000
 EVENT_KINDS = ("note", "claim", "release", "assign", "resolve", "spam", "reopen")
 EARLIER_LIMIT = 10
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-MAX_PAGE_URL_CHARS = 2000
+MAX_PAGE_URL_CHARS = 500  # conversations.page_url and tickets.page_url (migration 0004)
 _TICKET_ID = re.compile(r"^#?(\d{1,12})$")
 
 

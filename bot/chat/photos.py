@@ -19,6 +19,8 @@ from typing import Any
 from bot.chat.images import CleanImage
 from bot.chat.notices import notice
 from bot.chat.service import ADDED_MESSAGES, SESSION_ID, ChatService
+from bot.chat.triage import TriageResult
+from bot.chat.turns import TurnInput, add_message
 from bot.chat.views import ChatResult, PhotoMessageResult
 from bot.errors import ConfigError, NotFoundError
 from bot.matching.bot import normalise_message
@@ -127,19 +129,19 @@ def photo_message(
         language = conv.language
         conv.updated_at = utcnow()
         ticket = chat.tickets.for_conversation(s, sid, lock=True)
-        msg_id = chat._add(s, sid, "shopper", text, language, action="photo")
+        msg_id = add_message(s, sid, "shopper", text, language, action="photo")
         for p in photos:
             s.add(Photo(conversation_id=sid, message_id=msg_id, created_at=utcnow(), **p))
         result = ChatResult(session_id=sid, message_id=msg_id, action="queued",
                             language=language)
         label = f"📷 ×{len(photos)}" + (f" {text}" if text else "")
-        if ticket is None:
-            ticket = chat._open_ticket(s, sid, language, "photo", [], label)
+        if ticket is None or ticket.state == "resolved":
+            # A person looks at photos: a ticket opens (or the last one reopens, within
+            # FAQBOT_REOPEN_HOURS of its resolution), with the conversation's topic.
+            turn = TurnInput(sid=sid, text=text or label, language=language,
+                             triage=TriageResult("photo", evidence="photo"), reply=None)
+            ticket = chat.turns.hand_off(s, turn, ticket, "photo", result)
             ticket.preview = label[:300]  # what the agent sees in the queue
-            chat._handoff_reply(s, result, ticket, language)
-        elif ticket.state == "resolved":
-            ticket = chat.tickets.reopen(s, ticket.id)
-            chat._handoff_reply(s, result, ticket, language)
         else:
             if text:
                 chat.tickets.retriage(s, ticket, text)

@@ -1,19 +1,19 @@
-"""Conversations: the chat flow, handoff state, agent replies and shopper feedback.
+"""Conversations: the chat flow, handoff state, agent replies, shopper feedback and ratings.
 
 One shopper message goes through :meth:`ChatService.chat`:
 
-- the conversation is with a person (ticket open or claimed): store it, the bot stays quiet
-  ("queued");
-- the ticket was resolved: the message reopens it (a "handoff" again);
-- the shopper asks for a person (button, or words in any supported language): hand off;
-- otherwise the bot answers, asks to clarify, or hands off when it is unsure. An entry
-  marked ``handoff: true`` is answered and also opens a ticket.
+1. cleaned and its explicit language checked once; the conversation read (its language and
+   locale are the detection hints); the language detected once;
+2. triaged (bot/chat/triage.py): words first; when they do not decide, or the message is a
+   question, it is embedded once with its language's lane and searched, and the triage
+   reads that same vector and the FAQ's best score;
+3. a question gets the bot's decision (a complaint rule's entry preferred, decide.prefer);
+4. in one write transaction, bot/chat/turns.py reads the ticket state, lets
+   bot/chat/flow.py decide (small talk, noise, answers while waiting, handoff ...) and
+   stores the turn.
 
-The message is cleaned and its explicit language checked once, on the way in; its language
-is detected once, after the conversation is read (its language and locale are the hints).
-The bot's decision is computed before the write transaction, so the database lock is held
-only for the inserts; the transaction re-reads the ticket state so a handoff that happened
-meanwhile still silences the bot. Every reply is announced on ``ChatService.replied``.
+The database lock is held only for the inserts. Every reply is announced on
+``ChatService.replied``.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.chat.followup import Followup
 from bot.chat.inbox import clean_page_url, clean_visitor, noted_untranslated, record
-from bot.chat.intents import wants_person
-from bot.chat.notices import handoff_notice, notice
+from bot.chat.notices import notice
 from bot.chat.tickets import TicketStore, ticket_guesses, ticket_view
+from bot.chat.triage import TriageClassifier, TriageResult
+from bot.chat.turns import ADDED, TurnInput, TurnWriter, add_message, conversation_state
 from bot.chat.views import (
     AgentReply,
     ChatRequest,
@@ -40,25 +40,27 @@ from bot.chat.views import (
     FeedbackResult,
     MessageView,
     PhotoView,
+    RatingResult,
     TicketDetail,
     TicketView,
     TranscriptLine,
+    WithdrawResult,
 )
-from bot.errors import FaqbotError, InputError, MessageTooLong, NotFoundError, TranslationError
+from bot.errors import (
+    ConflictError,
+    FaqbotError,
+    InputError,
+    MessageTooLong,
+    NotFoundError,
+    TranslationError,
+)
 from bot.events import Event
-from bot.matching.bot import FaqBot, Guess, Query, Reply, normalise_message
+from bot.matching.bot import FaqBot, Query, Reply, normalise_message
+from bot.matching.decide import prefer
 from bot.matching.language import Detection, supported_language
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import (
-    Conversation,
-    Feedback,
-    Message,
-    Photo,
-    QuestionLog,
-    Ticket,
-    utcnow,
-)
+from bot.store.models import Conversation, Feedback, Message, Photo, Rating, utcnow
 from bot.translate.cache import TranslationCache
 from bot.translate.translator import Translator
 
@@ -68,12 +70,8 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_AGENT_REPLY_CHARS = 5000
 MAX_COMMENT_CHARS = 1000
 POLL_LIMIT = 200
-# Session.info key: the ids of the messages a transaction added, for the cursor.
-_ADDED = ADDED_MESSAGES = "faqbot_added_messages"
-_MESSAGES = cast(Table, Message.__table__)
-_QUESTIONS = cast(Table, QuestionLog.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_TICKETS = cast(Table, Ticket.__table__)
+ADDED_MESSAGES = ADDED  # Session.info key of the ids a transaction added (bot/chat/turns.py)
 
 
 def message_view(m: Message, photos: int = 0) -> MessageView:
@@ -83,11 +81,6 @@ def message_view(m: Message, photos: int = 0) -> MessageView:
                        author=m.author if m.role == "agent" else None, photos=photos)
 
 
-def conversation_state(ticket: Ticket | None) -> str:
-    """Return "bot", "handoff" or "resolved" for a conversation's ticket."""
-    if ticket is None:
-        return "bot"
-    return "resolved" if ticket.state == "resolved" else "handoff"
 
 
 class ChatService:
@@ -101,6 +94,7 @@ class ChatService:
         settings: Settings,
         translator: Translator,
         followup: Followup | None = None,
+        triage: TriageClassifier | None = None,
     ) -> None:
         self.db = db
         self.followup = followup  # e-mail follow-up of agents' replies (bot/chat/followup.py)
@@ -109,8 +103,18 @@ class ChatService:
         self.settings = settings
         self.translator = translator
         self.translations = TranslationCache(translator)
+        # The shipped words plus the shop's (FAQBOT_TRIAGE_FILE); the complaint rules are the
+        # tickets' (FAQBOT_TRIAGE_RULES_FILE replaces the shipped ones).
+        self.triage = triage or TriageClassifier.load(settings.triage_file,
+                                                      rules=tickets.triage.urgent())
+        self.turns = TurnWriter(tickets, settings, translator)
         # Every reply to a shopper, after it is stored (metrics listen here).
         self.replied: Event[ChatResult] = Event("ChatService.replied")
+
+    def warm(self) -> None:
+        """Embed the triage examples for every lane's model (once per process and model)."""
+        for lane in self.bot.lanes:
+            self.triage.prepare(self.bot.space(lane))
 
     # ---- the chat ----
     def chat(self, req: ChatRequest) -> ChatResult:
@@ -122,30 +126,21 @@ class ChatService:
             if req.language else None
         market = (req.market or "").strip().upper()[:8] or None
         locale = (req.locale or "").strip()[:35] or None
+        page_url = clean_page_url(req.page_url)  # http(s), no query or fragment
         sid = req.session_id if req.session_id and SESSION_ID.match(req.session_id) else None
-        asks_person = req.human or wants_person(text)
-
         with self.db.read() as s:
-            # The conversation and its ticket's state (one ticket at most) in one query.
             conv = s.connection().execute(
                 select(_CONVERSATIONS.c.language, _CONVERSATIONS.c.language_locked,
                        _CONVERSATIONS.c.market, _CONVERSATIONS.c.locale,
-                       _TICKETS.c.state.label("ticket_state"))
-                .select_from(_CONVERSATIONS.outerjoin(
-                    _TICKETS, _TICKETS.c.conversation_id == _CONVERSATIONS.c.id))
+                       _CONVERSATIONS.c.page_url)
                 .where(_CONVERSATIONS.c.id == sid)
             ).first() if sid else None
-            # Only a request for a person reads the feedback (one query fewer per message).
-            last_negative = (
-                asks_person and conv is not None and sid is not None
-                and self._last_feedback_negative(s, sid)
-            )
             conv_lang = conv.language if conv else None
             if conv and conv.language_locked and not forced:
                 forced = conv.language
             market = market or (conv.market if conv else None)
             locale = locale or (conv.locale if conv else None)
-        ticket_state = conv.ticket_state if conv else None
+            page_url = page_url or (conv.page_url if conv else None)
         if conv is None:
             # An unknown id (say, the database was reset) starts a fresh conversation rather
             # than failing the widget; the response carries the new id.
@@ -156,67 +151,74 @@ class ChatService:
         detection = Detection(forced, True, "explicit") if forced else \
             self.bot.detect(text, [conv_lang, locale])
         query = Query(text, detection, market)
-        mode = "bot" if ticket_state is None else (
-            "reopen" if ticket_state == "resolved" else "queued"
+        triage, reply, unavailable = self._understand(req, query)
+        negative = False
+        if req.human or triage.kind == "person":
+            # Only a request for a person reads the feedback (one query fewer per message).
+            with self.db.read() as s:
+                negative = conv is not None and self._last_feedback_negative(s, sid)
+        turn = TurnInput(
+            sid=sid, text=text, language=query.language, triage=triage, reply=reply,
+            button=req.human, answered=bool(text) and self.triage.says_answered(text),
+            negative_feedback=negative, bot_unavailable=unavailable, market=market,
+            locale=locale, page_url=page_url, visitor_id=clean_visitor(req.visitor_id),
         )
-
-        reply: Reply | None = None
-        reason: str | None = None
-        if mode == "bot":
-            if req.suggestion_id and not asks_person:
-                reply = self.bot.answer_entry(req.suggestion_id, query)
-            if reply is None and text:
-                try:
-                    reply = self.bot.answer(query)
-                except InputError:
-                    raise
-                except (FaqbotError, RuntimeError) as exc:
-                    # No usable index: a person takes over rather than the shopper seeing an error.
-                    log.error("bot unavailable, handing off: %s", exc)
-                    reason = "bot_unavailable"
-            if asks_person:
-                reason = "negative_feedback" if last_negative else "asked_for_person"
-            elif reply is not None and reply.action == "handoff":
-                reason = "low_confidence"
-            elif reply is not None and reply.entry_handoff:
-                reason = "entry_handoff"
-        seen = {"visitor_id": clean_visitor(req.visitor_id),
-                "page_url": clean_page_url(req.page_url)}
-        result = self._store(sid, text, query.language, forced, locale, market, mode, reply,
-                             reason, {k: v for k, v in seen.items() if v})
+        result = self._store(turn, forced)
         self.replied.emit(result)
         return result
 
-    def _store(
-        self,
-        sid: str,
-        text: str,
-        language: str,
-        forced: str | None,
-        locale: str | None,
-        market: str | None,
-        mode: str,
-        reply: Reply | None,
-        reason: str | None,
-        seen: dict[str, str],  # the widget's visitor id and page, when it sent them
-    ) -> ChatResult:
+    def _understand(
+        self, req: ChatRequest, query: Query
+    ) -> tuple[TriageResult, Reply | None, bool]:
+        """Triage the message and, for a question, get the bot's decision (one embedding)."""
+        text = query.text
+        if req.suggestion_id and not req.human:
+            picked = self.bot.answer_entry(req.suggestion_id, query)
+            if picked is not None:  # a chip from an older index answers the text instead
+                return TriageResult("faq", evidence="suggestion"), picked, False
+        if not text:
+            return TriageResult("person", evidence="button"), None, False
+        triage = self.triage.classify(text)
+        if triage.evidence != "default" and not triage.substantive:
+            return triage, None, False  # the words decided: no model call for "hi" or "human"
+        try:
+            lane = self.bot.lane_for(query.language)
+            vector = self.bot.embed(lane, [text])[0]
+            hits = self.bot.search(lane, vector, query.market)
+        except InputError:
+            raise
+        except (FaqbotError, RuntimeError) as exc:
+            # No usable index: a person takes over rather than the shopper seeing an error.
+            log.error("bot unavailable, handing off: %s", exc)
+            return triage, None, True
+        if triage.evidence == "default":
+            self.triage.prepare(self.bot.space(lane))
+            triage = self.triage.classify(text, vector, self.bot.space(lane),
+                                          hits[0].score if hits else None)
+        if not triage.substantive:
+            return triage, None, False
+        decision = prefer(self.bot.decide(lane, hits), hits, self.triage.entries_for(triage),
+                          lane.thresholds)
+        return triage, self.bot.reply(query, hits, decision), False
+
+    def _store(self, turn: TurnInput, forced: str | None) -> ChatResult:
         now = utcnow()
+        sid, language = turn.sid, turn.language
         with self.db.write() as s:
-            # One transaction, one commit. Plain SQL on the hot path: the ORM's unit of work
-            # cost more than the statements themselves.
-            # FOR UPDATE (ignored by SQLite, whose writers are serialised anyway) keeps one
-            # conversation's messages committing in id order, so cursors never skip one.
+            # One transaction, one commit. FOR UPDATE (ignored by SQLite, whose writers are
+            # serialised anyway) keeps one conversation's messages committing in id order,
+            # so cursors never skip one.
             db = s.connection()
             row = db.execute(
                 select(_CONVERSATIONS.c.language_locked, _CONVERSATIONS.c.language)
                 .where(_CONVERSATIONS.c.id == sid).with_for_update()
             ).first()
-            ticket = self.tickets.for_conversation(s, sid, lock=True) if row else None
             if row is None:
                 db.execute(insert(_CONVERSATIONS), {
                     "id": sid, "created_at": now, "updated_at": now, "language": language,
-                    "language_locked": bool(forced), "locale": locale, "market": market,
-                    "visitor_id": None, "page_url": None, **seen,
+                    "language_locked": bool(forced), "locale": turn.locale,
+                    "market": turn.market, "page_url": turn.page_url,
+                    "visitor_id": turn.visitor_id,
                 })
             else:
                 locked = bool(row.language_locked)
@@ -224,117 +226,18 @@ class ChatService:
                     update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == sid).values(
                         updated_at=now,
                         language=language if not locked or forced else row.language,
-                        language_locked=locked or bool(forced), locale=locale, market=market,
-                        **seen,
+                        language_locked=locked or bool(forced), locale=turn.locale,
+                        market=turn.market,
+                        page_url=turn.page_url,
+                        # A conversation is this browser's (a page may show several ids).
+                        **({"visitor_id": turn.visitor_id} if turn.visitor_id else {}),
                     )
                 )
-            # The ticket may have appeared since the decision (an agent, another tab).
-            if ticket is not None and ticket.state != "resolved":
-                mode = "queued"
-            elif ticket is not None:
-                mode = "reopen"
-            shopper = self._add(s, sid, "shopper", text, language) if text else None
-            result = ChatResult(session_id=sid, message_id=0, action="queued", language=language)
-            if mode == "queued":
-                assert ticket is not None
-                if text:
-                    self.tickets.retriage(s, ticket, text)
-                result.ticket_id = ticket.id
-                result.notice = notice("queued", language, self.translator)
-                s.flush()
-                result.message_id = shopper if shopper else self._cursor(s, sid)
-            elif mode == "reopen":
-                assert ticket is not None
-                ticket = self.tickets.reopen(s, ticket.id)
-                record(s, ticket.id, "shopper", "reopen")
-                if text:
-                    self.tickets.retriage(s, ticket, text)
-                self._handoff_reply(s, result, ticket, language)
-            else:
-                self._bot_reply(s, result, sid, text, language, market, reply, reason, shopper)
-            s.flush()
-            # The conversation row is locked and ids only grow, so the newest message this
-            # transaction inserted is the conversation's newest: no MAX(id) query.
-            added: list[int] = s.info.get(_ADDED, [])
-            result.cursor = max(added) if added else self._cursor(s, sid)
-        self._log_turn(result, text)
+            result = self.turns.write(s, turn)
+            if not result.cursor:
+                result.cursor = self._cursor(s, sid)
+        self._log_turn(result, turn.text)
         return result
-
-    def _bot_reply(
-        self,
-        s: Session,
-        result: ChatResult,
-        sid: str,
-        text: str,
-        language: str,
-        market: str | None,
-        reply: Reply | None,
-        reason: str | None,
-        shopper: int | None,
-    ) -> None:
-        guesses = reply.guesses if reply else ()
-        if reply is not None:
-            result.confidence = reply.confidence
-            result.faq_id = reply.faq_id
-        if reply is not None and reply.action == "answer" and reason in (None, "entry_handoff"):
-            result.message_id = self._add(s, sid, "bot", reply.answer or "",
-                                          reply.answer_language, action="answer",
-                                          faq_id=reply.faq_id)
-            result.action = "answer"
-            result.answer = reply.answer
-            result.answer_language = reply.answer_language
-            result.machine_translated = reply.machine_translated
-            if reason == "entry_handoff":
-                ticket = self._open_ticket(s, sid, language, reason, guesses, text)
-                result.ticket_id = ticket.id
-                result.notice = self._sla_notice(ticket, language)
-                self._add(s, sid, "system", result.notice, language, action="handoff")
-        elif reply is not None and reply.action == "clarify" and reason is None:
-            prompt = notice("clarify", language, self.translator)
-            result.suggestions = list(reply.suggestions)
-            lines = "\n".join(f"- {x.question}" for x in reply.suggestions)
-            result.message_id = self._add(s, sid, "bot", f"{prompt}\n{lines}", language,
-                                          action="clarify", faq_id=reply.faq_id)
-            result.action = "clarify"
-            result.notice = prompt
-        else:
-            reason = reason or "low_confidence"
-            result.faq_id = None
-            ticket = self._open_ticket(s, sid, language, reason, guesses, text)
-            self._handoff_reply(s, result, ticket, language)
-        if text:
-            s.connection().execute(insert(_QUESTIONS), {
-                "conversation_id": sid, "message_id": shopper, "text": text,
-                "language": language,
-                "action": "handoff" if result.action == "handoff" else result.action,
-                "reason": reason, "faq_id": result.faq_id, "score": result.confidence,
-                "market": market, "created_at": utcnow(),
-            })
-
-    def _open_ticket(
-        self, s: Session, sid: str, language: str, reason: str, guesses: Sequence[Guess],
-        text: str,
-    ) -> Ticket:
-        history = s.scalars(
-            select(Message.text).where(Message.conversation_id == sid,
-                                       Message.role == "shopper").order_by(Message.id)
-        ).all()
-        everything = "\n".join(history) or text
-        asked = [h for h in history if not wants_person(h)]
-        preview = (asked or list(history) or [text])[-1]
-        return self.tickets.create(s, sid, language, reason, guesses, preview, everything)
-
-    def _handoff_reply(self, s: Session, result: ChatResult, ticket: Ticket, language: str) -> None:
-        text = self._sla_notice(ticket, language)
-        result.message_id = self._add(s, ticket.conversation_id, "bot", text, language,
-                                      action="handoff")
-        result.action = "handoff"
-        result.ticket_id = ticket.id
-        result.notice = text
-        result.answer = None
-
-    def _sla_notice(self, ticket: Ticket, language: str) -> str:
-        return handoff_notice(language, self.tickets.sla_minutes[ticket.priority], self.translator)
 
     def _log_turn(self, result: ChatResult, text: str) -> None:
         extra = f" text={text!r}" if self.settings.log_message_text else ""
@@ -361,14 +264,72 @@ class ChatService:
                 select(Photo.message_id, func.count()).where(Photo.message_id.in_(shopper))
                 .group_by(Photo.message_id))}
             items = [message_view(m, photos.get(m.id, 0)) for m in rows]
+            state = conversation_state(ticket)
+            rated = s.scalar(select(Rating.id).where(Rating.conversation_id == sid))
             return ConversationView(
                 session_id=sid,
-                state=conversation_state(ticket),
+                state=state,
                 ticket_id=ticket.id if ticket else None,
                 language=conv.language,
                 messages=items,
                 cursor=items[-1].id if items else max(after, 0),
+                wait_minutes=self.tickets.sla_minutes[ticket.priority]
+                if ticket is not None and state == "handoff" else None,
+                rated=rated is not None,
             )
+
+    # ---- the shopper ends the wait, or rates the conversation ----
+    def withdraw(self, sid: str) -> WithdrawResult:
+        """Close the open ticket as self-served: the shopper's question is answered."""
+        with self.db.write() as s:
+            conv = self._lock_conversation(s, sid) if SESSION_ID.match(sid) else None
+            if conv is None:
+                raise NotFoundError(f"no conversation {sid!r}")
+            ticket = self.tickets.for_conversation(s, sid, lock=True)
+            result = WithdrawResult(state=conversation_state(ticket), notice=None,
+                                    message_ids=[], cursor=0)
+            if ticket is None or ticket.state == "resolved":
+                return result  # nothing waits (resolved meanwhile, or a second click)
+            ticket = self.tickets.withdraw(s, ticket.id)
+            said = notice("withdrawn", conv.language, self.translator)
+            add_message(s, sid, "system", said, conv.language, action="withdrawn")
+            asked = ChatResult(session_id=sid, message_id=0, action="withdrawn",
+                               language=conv.language)
+            self.turns.ask_rating(s, sid, conv.language, asked)
+            added: list[int] = s.info.get(ADDED, [])
+            return WithdrawResult(state=conversation_state(ticket), notice=said,
+                                  message_ids=list(added), cursor=max(added),
+                                  rate_message_id=asked.rate_message_id,
+                                  rate_prompt=asked.rate_prompt, ticket_id=ticket.id)
+
+    def rate(self, sid: str, score: int, comment: str | None) -> RatingResult:
+        """Store the conversation's 1-5 rating; a second call may only add the comment."""
+        if not 1 <= score <= 5:
+            raise InputError(f"score must be 1 to 5, got {score}")
+        comment = (comment or "").strip() or None
+        if comment and len(comment) > MAX_COMMENT_CHARS:
+            raise MessageTooLong(
+                f"the comment is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}"
+            )
+        with self.db.write() as s:
+            conv = self._lock_conversation(s, sid) if SESSION_ID.match(sid) else None
+            if conv is None:
+                raise NotFoundError(f"no conversation {sid!r}")
+            found = s.scalars(select(Rating).where(Rating.conversation_id == sid)).first()
+            if found is None:
+                ticket = self.tickets.for_conversation(s, sid)
+                s.add(Rating(conversation_id=sid, score=score, comment=comment,
+                             language=conv.language,
+                             agent=ticket.claimed_by if ticket is not None else None,
+                             ticket_id=ticket.id if ticket is not None else None,
+                             created_at=utcnow()))
+            elif found.score == score and comment and found.comment is None:
+                found.comment = comment  # the comment that follows the one tap
+            else:
+                raise ConflictError("this conversation is already rated")
+            language = conv.language
+        return RatingResult(ok=True, score=score,
+                            notice=notice("rated", language, self.translator))
 
     # ---- feedback ----
     def feedback(
@@ -392,10 +353,16 @@ class ChatService:
                            comment=comment, created_at=utcnow()))
             ticket = self.tickets.for_conversation(s, sid)
             language = conv.language
+            asked = ChatResult(session_id=sid, message_id=0, action="answer", language=language)
+            if helpful and msg.action == "answer":
+                # A helpful answer may well end the conversation: ask for the rating (once).
+                self.turns.ask_rating(s, sid, language, asked)
         with_person = ticket is not None and ticket.state != "resolved"
         if helpful:
             return FeedbackResult(ok=True, offer_handoff=False,
-                                  notice=notice("thanks", language, self.translator))
+                                  notice=notice("thanks", language, self.translator),
+                                  rate_message_id=asked.rate_message_id,
+                                  rate_prompt=asked.rate_prompt)
         return FeedbackResult(
             ok=True,
             offer_handoff=not with_person,
@@ -420,6 +387,7 @@ class ChatService:
                 pictures.setdefault(p.message_id, []).append(PhotoView(
                     id=p.id, content_type=p.content_type, width=p.width, height=p.height,
                     size=p.size, removed=p.removed_at is not None))
+        topic = self.translations.get(t.asked_about or "", t.language, agent_language)
         transcript = []
         for m in rows:
             if m.role == "agent" and m.original_text is not None:
@@ -435,8 +403,8 @@ class ChatService:
                 author=m.author if m.role == "agent" else None,
                 photos=pictures.get(m.id, []),
             ))
-        return TicketDetail(**vars(view), guesses=guesses,
-                            transcript=transcript, email=email)
+        return TicketDetail(**vars(view), guesses=guesses, transcript=transcript, email=email,
+                            asked_about_for_agent=topic)
 
     def agent_reply(
         self, ticket_id: int, agent: str, text: str, agent_language: str,
@@ -471,14 +439,14 @@ class ChatService:
         with self.db.write() as s:
             t = self.tickets.check_holder(s, ticket_id, agent, lock=True)
             self._lock_conversation(s, t.conversation_id)
-            msg_id = self._add(s, t.conversation_id, "agent", shown, language, author=agent,
-                               original_text=body if translated else None,
-                               original_language=source if translated else None)
+            msg_id = add_message(s, t.conversation_id, "agent", shown, language, author=agent,
+                                 original_text=body if translated else None,
+                                 original_language=source if translated else None)
             item = message_view(s.get_one(Message, msg_id))
             if untranslated and not noted_untranslated(s, t.conversation_id):
-                self._add(s, t.conversation_id, "system",
-                          notice("untranslated", shopper_lang, self.translator), shopper_lang,
-                          action="untranslated")
+                add_message(s, t.conversation_id, "system",
+                            notice("untranslated", shopper_lang, self.translator), shopper_lang,
+                            action="untranslated")
             mailed = self.followup is not None and self.followup.queue_reply(
                 s, t.conversation_id, msg_id)
         return AgentReply(message=item, translated=translated, untranslated=untranslated,
@@ -499,8 +467,13 @@ class ChatService:
             record(s, ticket_id, agent, "resolve")
             conv = s.get(Conversation, t.conversation_id)
             language = conv.language if conv else t.language
-            self._add(s, t.conversation_id, "system", notice("resolved", language, self.translator),
-                      language, action="resolved")
+            add_message(s, t.conversation_id, "system",
+                        notice("resolved", language, self.translator), language,
+                        action="resolved")
+            # The shopper's widget shows the rating prompt with the next poll.
+            self.turns.ask_rating(s, t.conversation_id, language, ChatResult(
+                session_id=t.conversation_id, message_id=0, action="resolved",
+                language=language))
             return ticket_view(t)
 
     def claim(self, ticket_id: int, agent: str) -> TicketView:
@@ -536,26 +509,6 @@ class ChatService:
         return s.scalars(
             select(Conversation).where(Conversation.id == sid).with_for_update()
         ).first()
-
-    @staticmethod
-    def _add(
-        s: Session, sid: str, role: str, text: str, language: str | None, **fields: Any
-    ) -> int:
-        """Insert a message and return its id.
-
-        A plain INSERT ... RETURNING on the session's connection: the ORM's unit of work
-        cost more than the insert itself on every chat turn (cProfile: _store was ~45 % of
-        a message). The conversation row must exist already (flushed by the caller).
-        """
-        row = s.connection().execute(
-            insert(_MESSAGES).returning(_MESSAGES.c.id),
-            {"conversation_id": sid, "role": role, "text": text, "language": language,
-             "created_at": utcnow(), "action": None, "faq_id": None, "author": None,
-             "original_text": None, "original_language": None, **fields},
-        ).one()
-        msg_id = int(row[0])
-        s.info.setdefault(_ADDED, []).append(msg_id)
-        return msg_id
 
     @staticmethod
     def _cursor(s: Session, sid: str) -> int:

@@ -14,8 +14,6 @@ and the messages that go with it commit together.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +24,9 @@ import yaml
 from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
+from bot.chat.triage_data import load_triage_data
 from bot.chat.views import TicketView
+from bot.chat.words import KeywordSet, fold
 from bot.errors import ConfigError, ConflictError, NotFoundError
 from bot.matching.bot import Guess
 from bot.store.models import Ticket, utcnow
@@ -36,146 +36,23 @@ PRIORITIES = ("urgent", "normal")
 REASONS = (
     "low_confidence", "asked_for_person", "entry_handoff", "negative_feedback", "bot_unavailable",
     "photo",
+    "complaint",
 )
+RESOLUTIONS = ("agent", "self_served")
 
-# Keywords ending in "*" match as a word prefix; others as whole words. Scripts written
-# without spaces (Chinese, Japanese) and Korean (particles glued to nouns) match anywhere.
-DEFAULT_RULES: list[dict[str, Any]] = [
-    {
-        "name": "damaged-or-wrong-item",
-        "priority": "urgent",
-        "keywords": {
-            "en": ["damaged", "broken", "defective", "smashed", "cracked", "wrong item",
-                   "wrong product", "not what i ordered"],
-            "de": ["beschädigt*", "kaputt*", "defekt*", "zerbrochen*", "falscher artikel",
-                   "falsche ware", "falsches produkt", "falschen artikel"],
-            "es": ["dañad*", "roto", "rota", "rotos", "defectuos*", "artículo equivocado",
-                   "producto equivocado", "producto incorrecto", "artículo incorrecto"],
-            "fr": ["endommagé*", "cassé*", "abîmé*", "défectueu*", "mauvais article",
-                   "mauvais produit", "article erroné"],
-            "it": ["danneggiat*", "rotto", "rotta", "difettos*", "articolo sbagliato",
-                   "prodotto sbagliato"],
-            "nl": ["beschadigd*", "kapot*", "defect*", "verkeerd artikel", "verkeerde artikel",
-                   "verkeerd product", "verkeerde product"],
-            "pl": ["uszkodzon*", "zepsut*", "zniszczon*", "wadliw*", "zły produkt",
-                   "niewłaściwy produkt", "nie ten produkt"],
-            "pt": ["danificad*", "avariad*", "defeituos*", "veio partid*", "chegou partid*",
-                   "artigo errado", "produto errado"],
-            "zh": ["损坏", "破损", "坏了", "发错", "错发", "质量问题"],
-            "ja": ["破損", "壊れ", "不良品", "間違った商品", "違う商品"],
-            "ko": ["파손", "부서졌", "불량", "잘못된 상품", "다른 상품"],
-            "ru": ["поврежд*", "сломан*", "разбит*", "брак*", "не тот товар",
-                   "неправильный товар"],
-            "tr": ["hasarlı", "kırık", "bozuk", "ayıplı", "yanlış ürün"],
-            "sv": ["skadad*", "skadat", "trasig*", "sönder", "defekt*", "fel vara",
-                   "fel produkt"],
-        },
-    },
-    {
-        "name": "charged-twice",
-        "priority": "urgent",
-        "keywords": {
-            "en": ["charged twice", "double charged", "double charge", "charged me twice",
-                   "billed twice", "duplicate charge", "paid twice"],
-            "de": ["doppelt abgebucht", "zweimal abgebucht", "doppelt belastet",
-                   "doppelt berechnet", "zweimal belastet", "doppelt bezahlt", "zweimal bezahlt"],
-            "es": ["cobrado dos veces", "cobraron dos veces", "doble cobro", "cargo duplicado",
-                   "pagado dos veces"],
-            "fr": ["débité deux fois", "prélevé deux fois", "facturé deux fois",
-                   "double prélèvement", "double débit", "payé deux fois"],
-            "it": ["addebitato due volte", "doppio addebito", "pagato due volte"],
-            "nl": ["twee keer afgeschreven", "dubbel afgeschreven", "dubbel betaald",
-                   "twee keer betaald"],
-            "pl": ["dwa razy pobran*", "podwójnie pobran*", "podwójne obciążenie",
-                   "pobrano dwukrotnie", "zapłaciłem dwa razy", "zapłaciłam dwa razy"],
-            "pt": ["cobrado duas vezes", "cobrança duplicada", "cobrança em duplicado",
-                   "debitado duas vezes", "paguei duas vezes"],
-            "zh": ["重复扣款", "扣了两次", "重复收费", "扣款两次", "付了两次"],
-            "ja": ["二重請求", "二重引き落とし", "2回請求", "二回請求"],
-            "ko": ["이중 결제", "중복 결제", "두 번 결제"],
-            "ru": ["списали дважды", "двойное списание", "дважды списали", "оплатил дважды"],
-            "tr": ["iki kez çekildi", "iki kere çekildi", "çift çekim", "iki kez ödeme"],
-            "sv": ["dragits två gånger", "dubbeldebiter*", "debiterad två gånger",
-                   "betalat två gånger"],
-        },
-    },
-    {
-        "name": "chargeback",
-        "priority": "urgent",
-        "keywords": {
-            "en": ["chargeback", "charge back", "dispute the charge", "disputed the charge"],
-            "de": ["rückbuchung*", "chargeback", "zurückbuchen"],
-            "es": ["contracargo*", "chargeback"],
-            "fr": ["rétrofacturation", "chargeback", "opposition bancaire",
-                   "contestation de paiement"],
-            "it": ["chargeback", "storno"],
-            "nl": ["terugboeking*", "chargeback"],
-            "pl": ["chargeback", "obciążenie zwrotne"],
-            "pt": ["estorno", "chargeback"],
-            "zh": ["拒付", "银行争议"],
-            "ja": ["チャージバック"],
-            "ko": ["지불 거절", "차지백"],
-            "ru": ["чарджбэк*", "опротестова*"],
-            "tr": ["ters ibraz", "chargeback"],
-            "sv": ["återkrav*", "chargeback"],
-        },
-    },
-    {
-        "name": "fraud",
-        "priority": "urgent",
-        "keywords": {
-            "en": ["fraud*", "scam*", "stolen card", "unauthori*", "hacked"],
-            "de": ["betrug*", "betrüger*", "gestohlen*", "nicht autorisiert*", "gehackt"],
-            "es": ["fraude*", "estafa*", "robada", "robado", "no autorizad*", "hackead*"],
-            "fr": ["fraude*", "arnaque*", "volée", "non autorisé*", "piraté*"],
-            "it": ["frode", "truffa*", "rubata", "non autorizzat*"],
-            "nl": ["fraude*", "oplichting", "opgelicht", "gestolen", "niet geautoriseerd*",
-                   "gehackt"],
-            "pl": ["oszust*", "kradzież*", "skradzion*", "nieautoryzowan*", "włamani*"],
-            "pt": ["fraude*", "golpe", "roubad*", "não autorizad*"],
-            "zh": ["诈骗", "欺诈", "盗刷", "被盗"],
-            "ja": ["詐欺", "不正利用", "盗難"],
-            "ko": ["사기", "도용", "해킹"],
-            "ru": ["мошенни*", "украл*", "несанкционирован*", "взлом*"],
-            "tr": ["dolandırıc*", "çalıntı", "yetkisiz"],
-            "sv": ["bedrägeri*", "stulet", "stulna", "stulen", "obehörig*", "kapad*"],
-        },
-    },
-]
-
-
-def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _unspaced(ch: str) -> bool:
-    name = unicodedata.name(ch, "")
-    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
-
-
-def keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """Compile one keyword: whole word, ``word*`` prefix, or anywhere for unspaced scripts."""
-    folded = _fold(keyword)
-    prefix = folded.endswith("*")
-    folded = folded.rstrip("*").strip()
-    if not folded:
-        raise ConfigError(f"empty triage keyword {keyword!r}")
-    body = re.escape(folded)
-    if _unspaced(folded[0]):
-        return re.compile(body)
-    return re.compile(rf"(?<!\w){body}" + ("" if prefix else r"(?!\w)"))
 
 
 @dataclass(frozen=True)
 class TriageRule:
-    """Text matching any keyword (in any language) gets ``priority``."""
+    """Text with any of the keywords (in any language) gets ``priority``."""
 
     name: str
     priority: str
-    patterns: tuple[re.Pattern[str], ...]
+    keywords: KeywordSet
 
-    def matches(self, folded_text: str) -> bool:
-        return any(p.search(folded_text) for p in self.patterns)
+    def matches(self, text: str) -> bool:
+        """Tell whether ``text`` holds one of the keywords."""
+        return self.keywords.search(fold(text)) is not None
 
 
 class Triage:
@@ -193,12 +70,16 @@ class Triage:
                 raise ConfigError(
                     f"triage rule {name!r}: keywords must map language codes to lists"
                 )
-            patterns = []
-            for lang, words in keywords.items():
-                if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            words: list[str] = []
+            for lang, items in keywords.items():
+                if not isinstance(items, list) or not all(isinstance(w, str) for w in items):
                     raise ConfigError(f"triage rule {name!r}: keywords.{lang} must be a list")
-                patterns += [keyword_pattern(w) for w in words]
-            self.rules.append(TriageRule(name, str(priority), tuple(patterns)))
+                words += items
+            try:
+                found = KeywordSet(words)
+            except ValueError as exc:
+                raise ConfigError(f"triage rule {name!r}: {exc}") from None
+            self.rules.append(TriageRule(name, str(priority), found))
 
     @classmethod
     def from_file(cls, path: Path) -> Triage:
@@ -213,16 +94,19 @@ class Triage:
 
     @classmethod
     def default(cls) -> Triage:
-        """Return the built-in rules (damaged or wrong item, charged twice, chargeback, fraud)."""
-        return cls(DEFAULT_RULES)
+        """Return the shipped complaint rules (bot/chat/data/triage.yaml: damaged item ...)."""
+        return cls(load_triage_data().rules)
 
     def classify(self, text: str) -> tuple[str, str | None]:
         """Return (priority, name of the matching rule or None) for a shopper's text."""
-        folded = _fold(text)
         for rule in self.rules:
-            if rule.priority == "urgent" and rule.matches(folded):
+            if rule.priority == "urgent" and rule.matches(text):
                 return "urgent", rule.name
         return "normal", None
+
+    def urgent(self) -> list[tuple[str, KeywordSet]]:
+        """Return the urgent rules as (name, keywords): the triage's complaint evidence."""
+        return [(r.name, r.keywords) for r in self.rules if r.priority == "urgent"]
 
 
 def ticket_view(ticket: Ticket, now: datetime | None = None) -> TicketView:
@@ -243,7 +127,25 @@ def ticket_view(ticket: Ticket, now: datetime | None = None) -> TicketView:
         preview=ticket.preview,
         session_id=ticket.conversation_id,
         spam=bool(ticket.spam),
+        kind=ticket.kind,
+        asked_about=ticket.asked_about or "",
+        page_url=ticket.page_url,
+        locale=ticket.locale,
+        market=ticket.market,
+        resolution=ticket.resolution,
     )
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    """What a ticket carries beyond its reason: the triage's verdict, topic and whereabouts."""
+
+    priority: str | None = None  # from the triage; None = the rules read the text
+    kind: str | None = None
+    asked_about: str = ""
+    page_url: str | None = None
+    locale: str | None = None
+    market: str | None = None
 
 
 def ticket_guesses(ticket: Ticket) -> list[Guess]:
@@ -283,30 +185,55 @@ class TicketStore:
         guesses: Sequence[Guess],
         preview: str,
         text: str,
+        context: TicketContext | None = None,
     ) -> Ticket:
-        """Open a ticket for a conversation; ``text`` (what the shopper wrote) sets priority."""
+        """Open a ticket for a conversation.
+
+        ``text`` (what the shopper wrote) sets the priority by the rules, unless ``context``
+        brings the triage's own; ``context`` also carries the topic and where the shopper was.
+        """
         if reason not in REASONS:
             raise ValueError(f"unknown handoff reason {reason!r}")
-        priority, _rule = self.triage.classify(text)
+        ctx = context or TicketContext()
+        priority = ctx.priority or self.triage.classify(text)[0]
         now = self.clock()
         ticket = Ticket(
             conversation_id=conversation_id, state="open", priority=priority, language=language,
             reason=reason, guesses=[{"faq_id": g.faq_id, "score": g.score} for g in guesses],
             preview=preview[:300], created_at=now,
-            queued_at=now, due_at=self.due(priority, now), reopened=0,
+            queued_at=now, due_at=self.due(priority, now), reopened=0, kind=ctx.kind,
+            asked_about=ctx.asked_about or None, page_url=ctx.page_url, locale=ctx.locale,
+            market=ctx.market,
         )
         s.add(ticket)
         s.flush()
         return ticket
 
-    def retriage(self, s: Session, ticket: Ticket, text: str) -> None:
-        """Raise a ticket to urgent when new shopper text matches an urgent rule (never lower)."""
+    def refresh_context(self, s: Session, ticket: Ticket, context: TicketContext,
+                        guesses: Sequence[Guess]) -> None:
+        """Bring a ticket's topic, guesses and page up to date (reopened, or asked more)."""
+        ticket.kind = context.kind or ticket.kind
+        ticket.asked_about = context.asked_about or ticket.asked_about
+        ticket.page_url = context.page_url or ticket.page_url
+        ticket.locale = context.locale or ticket.locale
+        ticket.market = context.market or ticket.market
+        if guesses:
+            ticket.guesses = [{"faq_id": g.faq_id, "score": g.score} for g in guesses]
+        ticket.resolution = None
+        if context.priority == "urgent":
+            self._raise(ticket)
+        s.flush()
+
+    def retriage(self, s: Session, ticket: Ticket, text: str, urgent: bool = False) -> None:
+        """Raise a ticket to urgent when new shopper text is urgent (never lower).
+
+        ``urgent`` is the triage's verdict; without it the rules read ``text``.
+        """
         if ticket.priority == "urgent":
             return
-        priority, _rule = self.triage.classify(text)
+        priority = "urgent" if urgent else self.triage.classify(text)[0]
         if priority == "urgent":
-            ticket.priority = "urgent"
-            ticket.due_at = min(ticket.due_at, self.due("urgent", ticket.queued_at))
+            self._raise(ticket)
             s.flush()
 
     def reopen(self, s: Session, ticket_id: int) -> Ticket:
@@ -355,6 +282,23 @@ class TicketStore:
             raise ConflictError(f"ticket {ticket_id} is held by {t.claimed_by}, not by {agent}")
         raise ConflictError(f"ticket {ticket_id} is {t.state}; only a claimed ticket is released")
 
+    def _raise(self, ticket: Ticket) -> None:
+        ticket.priority = "urgent"
+        ticket.due_at = min(ticket.due_at, self.due("urgent", ticket.queued_at))
+
+    def withdraw(self, s: Session, ticket_id: int) -> Ticket:
+        """Close an open or claimed ticket because the shopper says it is answered."""
+        won = self._update(
+            s,
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.state.in_(("open", "claimed")))
+            .values(state="resolved", resolved_at=self.clock(), resolution="self_served"),
+        )
+        t = self._get(s, ticket_id, refresh=True)
+        if won != 1:
+            raise ConflictError(f"ticket {ticket_id} is already resolved")
+        return t
+
     def resolve(self, s: Session, ticket_id: int, agent: str) -> Ticket:
         """Close a ticket that is open or held by ``agent``."""
         won = self._update(
@@ -365,7 +309,7 @@ class TicketStore:
                 (Ticket.state == "open")
                 | ((Ticket.state == "claimed") & (Ticket.claimed_by == agent)),
             )
-            .values(state="resolved", resolved_at=self.clock(),
+            .values(state="resolved", resolved_at=self.clock(), resolution="agent",
                     claimed_by=case((Ticket.claimed_by.is_(None), agent),
                                     else_=Ticket.claimed_by)),
         )
@@ -415,8 +359,9 @@ class TicketStore:
     def for_conversation(
         self, s: Session, conversation_id: str, lock: bool = False
     ) -> Ticket | None:
-        """Return the conversation's ticket, if it has one."""
-        q = select(Ticket).where(Ticket.conversation_id == conversation_id)
+        """Return the conversation's newest ticket, if it has one."""
+        q = (select(Ticket).where(Ticket.conversation_id == conversation_id)
+             .order_by(Ticket.id.desc()).limit(1))
         if lock:
             q = q.with_for_update()
         return s.scalars(q).first()

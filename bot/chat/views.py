@@ -24,7 +24,7 @@ class ChatRequest:
     suggestion_id: str | None = None  # a suggestion chip the shopper clicked
     human: bool = False  # the "talk to a person" button
     visitor_id: str | None = None  # the widget's per-browser id (earlier conversations)
-    page_url: str | None = None  # the shop page the shopper writes from
+    page_url: str | None = None  # the shop page the widget is on (no query string)
 
 
 @dataclass
@@ -33,7 +33,8 @@ class ChatResult:
 
     session_id: str
     message_id: int
-    action: str  # answer | clarify | handoff | queued
+    # answer | clarify | handoff | queued | smalltalk | noise | vague | withdrawn
+    action: str
     language: str
     faq_id: str | None = None
     confidence: float = 0.0
@@ -44,6 +45,13 @@ class ChatResult:
     ticket_id: int | None = None
     notice: str | None = None
     cursor: int = 0
+    kind: str | None = None  # what the triage made of the message
+    state: str = "bot"  # the conversation after it: bot | handoff | resolved
+    wait_minutes: int | None = None  # while waiting: how long a person usually takes
+    message_ids: list[int] = field(default_factory=list)  # everything this turn stored
+    rate_message_id: int | None = None  # the rating prompt, when this turn asks for one
+    rate_prompt: str | None = None
+    ticket_opened: bool = False  # this turn opened or reopened a ticket (not in the JSON)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class ConversationView:
     language: str
     messages: list[MessageView]
     cursor: int
+    wait_minutes: int | None = None  # while waiting: how long a person usually takes
+    rated: bool = False  # the conversation has its rating (the prompt is not shown again)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,30 @@ class FeedbackResult:
     ok: bool
     offer_handoff: bool
     notice: str | None
+    rate_message_id: int | None = None  # "helpful" ends on a good answer: the rating prompt
+    rate_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    """The shopper's "my question is answered": the ticket closed as self-served."""
+
+    state: str
+    notice: str | None
+    message_ids: list[int]
+    cursor: int
+    rate_message_id: int | None = None
+    rate_prompt: str | None = None
+    ticket_id: int | None = None  # the ticket it closed (not in the JSON)
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    """A rating stored (or its comment added)."""
+
+    ok: bool
+    score: int
+    notice: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +133,12 @@ class TicketView:
     preview: str
     spam: bool = False  # closed as spam (state "resolved")
     session_id: str = ""  # the conversation: where live events for this ticket go
+    kind: str | None = None  # the triage kind that opened it: person | complaint | order | faq
+    asked_about: str = ""  # the shopper's substantive messages, in their words
+    page_url: str | None = None
+    locale: str | None = None
+    market: str | None = None
+    resolution: str | None = None  # agent | self_served, once resolved
 
 
 @dataclass(frozen=True)
@@ -134,6 +174,7 @@ class TicketDetail(TicketView):
     guesses: list[Guess] = field(default_factory=list)
     transcript: list[TranscriptLine] = field(default_factory=list)
     email: str | None = None  # where replies the shopper does not read here are mailed
+    asked_about_for_agent: str | None = None  # the topic in the agent's language (a pack)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.chat.tickets import Triage
+from bot.chat.triage import TriageClassifier
 from bot.cli.settings import settings_from_args
 from bot.devtools.bench.report import render as render_bench
 from bot.devtools.bench.run import run as bench
 from bot.devtools.eval.ranking import DEFAULT_CACHE
 from bot.devtools.eval.report import plot, render
 from bot.devtools.eval.run import run as evaluation
+from bot.devtools.eval.triage import evaluate as evaluate_triage
+from bot.devtools.eval.triage import read_labelled
+from bot.devtools.eval.triage import render as render_triage
 from bot.errors import ConfigError
+from bot.matching.bot import FaqBot
 from bot.runtime.workers import MAX_WORKERS, worker_count
 from bot.settings import Thresholds
 
@@ -174,7 +180,40 @@ def register_bench(sub: Any) -> None:
     p.set_defaults(func=cmd_bench)
 
 
+def cmd_eval_triage(args: argparse.Namespace) -> int:
+    """Run `faqbot eval-triage`: accuracy of the triage per kind and per language."""
+    s = settings_from_args(args)
+    index_dir = Path(args.index_dir) if args.index_dir else Path(args.cache_dir) / "triage-index"
+    bot = FaqBot(s.replace(index_dir=index_dir))
+    status = bot.reload()
+    if not bot.ready:
+        raise ConfigError(f"cannot build the index of {s.faq_dir}: {status.error}")
+    rules = Triage.from_file(s.triage_rules_file) if s.triage_rules_file else Triage.default()
+    triage = TriageClassifier.load(s.triage_file, rules=rules.urgent())
+    report = evaluate_triage(bot, triage, read_labelled(Path(args.messages)))
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, sort_keys=True))
+    else:
+        print(render_triage(report))
+    return 0
+
+
+def register_eval_triage(sub: Any) -> None:
+    """Add the `eval-triage` subcommand to the faqbot CLI."""
+    p = sub.add_parser("eval-triage",
+                       help="triage accuracy on labelled messages, per kind and language")
+    p.add_argument("--messages", required=True,
+                   help='labelled JSONL: {"text", "lang", "label"} (tests/data/triage_dev.jsonl)')
+    p.add_argument("--faq-dir", help="FAQ YAML directory (FAQBOT_FAQ_DIR): its best score is "
+                                     "evidence, as in the chat")
+    p.add_argument("--index-dir", help="index directory (default: a cache, never index/)")
+    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="default data/cache/eval")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_eval_triage)
+
+
 def register(sub: Any) -> None:
-    """Add `eval` and `bench` to the faqbot CLI."""
+    """Add `eval`, `eval-triage` and `bench` to the faqbot CLI."""
     register_eval(sub)
+    register_eval_triage(sub)
     register_bench(sub)

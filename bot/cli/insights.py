@@ -75,6 +75,16 @@ def print_report(report: PeriodReport, out: TextIO | None = None) -> None:
         ])
     out.write(f"last {report.days} days since {report.since:%Y-%m-%d}\n")
     _table(rows, out)
+    c = report.csat
+    out.write(f"CSAT (1-5 ratings of conversations): {c.totals.ratings} ratings\n")
+    rows = [["group", "ratings", "average", "satisfied"]]
+    groups = [*(("language " + k, v) for k, v in c.per_language.items()),
+              *(("agent " + k, v) for k, v in c.per_agent.items()),
+              ("bot-only", c.bot_only), ("total", c.totals)]
+    for name, cb in groups:
+        rows.append([name, str(cb.ratings), "-" if cb.average is None else f"{cb.average:.2f}",
+                     _share(cb.satisfied_share)])
+    _table(rows, out)
 
 
 def print_clusters(data: ClusterReport, out: TextIO | None = None) -> None:

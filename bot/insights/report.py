@@ -9,15 +9,17 @@ report so the two can never disagree.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 
 from bot.insights.window import as_datetime, aware, utc, window_start
 from bot.store.db import Database
-from bot.store.models import Conversation, Feedback, Message, QuestionLog, Ticket, utcnow
+from bot.store.models import Conversation, Feedback, Message, QuestionLog, Rating, Ticket, utcnow
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,28 @@ class DayRow:
 
 
 @dataclass(frozen=True)
+class CsatBlock:
+    """Shoppers' 1-5 ratings of conversations (CSAT) for one group."""
+
+    ratings: int
+    average: float | None  # mean score, None when nobody rated
+    satisfied_share: float | None  # share of 4 and 5: the usual CSAT percentage
+    scores: dict[str, int]  # "1" .. "5" -> how many
+
+
+@dataclass(frozen=True)
+class Csat:
+    """CSAT over the period: all, per language, per agent and for the bot alone."""
+
+    totals: CsatBlock
+    per_language: dict[str, CsatBlock]
+    per_agent: dict[str, CsatBlock]  # who resolved (or held) the conversation's ticket
+    bot_only: CsatBlock  # conversations that never reached a person
+
+
+@dataclass(frozen=True)
 class PeriodReport:
-    """The period per language and per day: outcomes, feedback, tickets and SLA."""
+    """The period per language and per day: outcomes, feedback, tickets, SLA and CSAT."""
 
     days: int
     since: datetime
@@ -65,6 +87,7 @@ class PeriodReport:
     per_language: dict[str, Block]
     per_day: list[DayRow]
     per_day_by_language: dict[str, list[DayRow]]
+    csat: Csat
 
 
 @dataclass(frozen=True)
@@ -170,6 +193,10 @@ def period_report(db: Database, days: int, now: datetime | None = None) -> Perio
                    Ticket.resolved_at, first_agent)
             .where(Ticket.created_at >= since)
         ).all()
+        ratings = s.execute(
+            select(Rating.language, Rating.agent, Rating.ticket_id, Rating.score)
+            .where(Rating.created_at >= since)
+        ).all()
     first_times: dict[str, list[float]] = defaultdict(list)
     resolve_times: dict[str, list[float]] = defaultdict(list)
     for language, created_at, due_at, state, resolved_at, first_at in tickets:
@@ -202,6 +229,7 @@ def period_report(db: Database, days: int, now: datetime | None = None) -> Perio
 
     languages = sorted(per_language)
     return PeriodReport(
+        csat=csat(ratings),
         days=days,
         since=since,
         languages=languages,
@@ -212,6 +240,37 @@ def period_report(db: Database, days: int, now: datetime | None = None) -> Perio
             lang: [_day_row(d, per_day_lang[lang][d]) for d in sorted(per_day_lang[lang])]
             for lang in languages
         },
+    )
+
+
+def _csat_block(scores: list[int]) -> CsatBlock:
+    n = len(scores)
+    return CsatBlock(
+        ratings=n,
+        average=round(sum(scores) / n, 2) if n else None,
+        satisfied_share=round(sum(1 for x in scores if x >= 4) / n, 3) if n else None,
+        scores={str(k): scores.count(k) for k in range(1, 6)},
+    )
+
+
+def csat(rows: Sequence[Any]) -> Csat:
+    """Group (language, agent, ticket_id, score) rows into CSAT per language, agent, bot."""
+    every: list[int] = []
+    by_language: dict[str, list[int]] = defaultdict(list)
+    by_agent: dict[str, list[int]] = defaultdict(list)
+    bot: list[int] = []
+    for language, agent, ticket_id, score in rows:
+        every.append(score)
+        by_language[language].append(score)
+        if ticket_id is None:
+            bot.append(score)
+        elif agent:
+            by_agent[agent].append(score)
+    return Csat(
+        totals=_csat_block(every),
+        per_language={k: _csat_block(v) for k, v in sorted(by_language.items())},
+        per_agent={k: _csat_block(v) for k, v in sorted(by_agent.items())},
+        bot_only=_csat_block(bot),
     )
 
 
@@ -230,7 +289,7 @@ def stats(report: PeriodReport) -> Stats:
         days=report.days,
         since=report.since,
         totals={**outcomes(t), "tickets": t.tickets, "feedback_helpful": t.helpful,
-                "feedback_not_helpful": t.not_helpful},
+                "feedback_not_helpful": t.not_helpful, "ratings": report.csat.totals.ratings},
         per_language={lang: outcomes(b) for lang, b in report.per_language.items()
                       if b.questions},
         per_day=[DayCounts(date=d.date, questions=d.questions, answered=d.answered,

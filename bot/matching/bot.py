@@ -192,6 +192,14 @@ class FaqBot:
         """Embed texts with the lane's model (one row per text)."""
         return lane.embedder.embed(texts)
 
+    def space(self, lane: Lane) -> Embedder:
+        """Return the model whose vector space a lane's question vectors are in.
+
+        A bridged lane maps its model's vectors into the main model's space (bridge.py), so
+        anything compared with them (the index, the triage examples) is the main model's.
+        """
+        return self.embedder if lane.bridged else lane.embedder
+
     def search(
         self, lane: Lane, vector: Vectors, market: str | None = None, k: int = TOP_K
     ) -> list[Hit]:

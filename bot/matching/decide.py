@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +33,30 @@ def decide(hits: list[Hit], t: Thresholds) -> Decision:
         return Decision("answer", best, ())
     suggestions = tuple(h for h in hits[:3] if h.score >= t.clarify)
     return Decision("clarify", best, suggestions)
+
+
+# How far below the best entry a preferred one may score and still be answered.
+PREFER_LEAD = 0.10
+
+
+def prefer(
+    decision: Decision, hits: list[Hit], entry_ids: Sequence[str], t: Thresholds,
+    lead: float = PREFER_LEAD,
+) -> Decision:
+    """Answer an entry the shopper's words point to, when the embedding nearly agrees.
+
+    A complaint rule ("abîmé", "hasarlı") names the entry for it; the embedding alone
+    often ranks a neighbour first ("Mon article est arrivé abîmé, que faire ?" scored the
+    return steps 0.65, the damaged-item entry 0.58). The named entry is answered when it is
+    among the hits, reaches the clarify threshold and is within ``lead`` of the best.
+    """
+    if not hits or not entry_ids:
+        return decision
+    for hit in hits:
+        if hit.entry.id in entry_ids and hit.score >= t.clarify \
+                and hits[0].score - hit.score <= lead + _EPSILON:
+            return Decision("answer", hit, ())
+    return decision
 
 
 def confidence(score: float) -> float:

@@ -2,13 +2,13 @@
 
 Shoppers' messages are personal data (GDPR), so once they are older than the retention
 period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
-previews of resolved tickets become empty, feedback comments NULL, agents' internal notes
-empty, and a conversation's visitor id and page address NULL (so an old conversation is no
-longer linked to the shopper's browser); e-mail addresses left for the follow-up are deleted
-(and the SMTP answers in the outbox, which may name them); photo files are deleted, their
-rows marked removed. Every row stays (but the address's), with its language, action, scores,
-entry and times, so stats, reports and cluster counts do not change.
-``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+previews and topics of resolved tickets become empty, feedback and rating comments NULL,
+agents' internal notes empty, and a conversation's visitor id and page address NULL (so an
+old conversation is no longer linked to the shopper's browser); e-mail addresses left for
+the follow-up are deleted (and the SMTP answers in the outbox, which may name them); photo
+files are deleted, their rows marked removed. Every row stays (but the address's), with its
+language, action, scores, entry and times, so stats, reports and cluster counts do not
+change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
 the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
@@ -35,6 +35,7 @@ from bot.store.models import (
     Message,
     Photo,
     QuestionLog,
+    Rating,
     Ticket,
     TicketEvent,
     utcnow,
@@ -91,12 +92,17 @@ def purge_text(
             update(Feedback)
             .where(Feedback.created_at < cutoff, Feedback.comment.is_not(None))
             .values(comment=None)
+        )) + _rowcount(s.execute(  # the comments that come with ratings (the score stays)
+            update(Rating)
+            .where(Rating.created_at < cutoff, Rating.comment.is_not(None))
+            .values(comment=None)
         ))
         # Open tickets keep their preview: an agent still needs it to pick the ticket up.
         previews = _rowcount(s.execute(
             update(Ticket)
-            .where(Ticket.created_at < cutoff, Ticket.state == "resolved", Ticket.preview != "")
-            .values(preview="")
+            .where(Ticket.created_at < cutoff, Ticket.state == "resolved",
+                   (Ticket.preview != "") | Ticket.asked_about.is_not(None))
+            .values(preview="", asked_about=None)  # the topic is the shopper's words too
         ))
         notes = _rowcount(s.execute(
             update(TicketEvent)

@@ -84,8 +84,9 @@ class Conversation(Base):
     # A random id the widget keeps in the shopper's browser (localStorage), so an agent sees
     # this shopper's earlier conversations; blanked by retention like message text.
     visitor_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
-    # The shop page the shopper last wrote from (customer context for the agent).
-    page_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # The shop page the widget was on at the shopper's last message (no query string);
+    # customer context for the agent.
+    page_url: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class Message(Base):
@@ -111,14 +112,21 @@ class Message(Base):
 
 
 class Ticket(Base):
-    """A conversation handed to people; one per conversation, reopened rather than repeated."""
+    """A conversation handed to people.
+
+    A handoff soon after a resolution reopens the conversation's last ticket; a later one
+    opens a new ticket (FAQBOT_REOPEN_HOURS), so a conversation may have several over time.
+    """
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_state_priority_queued", "state", "priority", "queued_at"),)
+    __table_args__ = (
+        Index("ix_tickets_state_priority_queued", "state", "priority", "queued_at"),
+        Index("ix_tickets_conversation_id", "conversation_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+        ForeignKey("conversations.id", ondelete="CASCADE")
     )
     state: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | resolved
     priority: Mapped[str] = mapped_column(String(16), default="normal")  # urgent | normal
@@ -137,6 +145,15 @@ class Ticket(Base):
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     # Closed as spam (state "resolved"): no notice to the shopper, left out of response times.
     spam: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the triage made of the message that opened it: person | complaint | order | faq.
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The shopper's substantive messages in one line, in their words (bot/chat/summary.py).
+    asked_about: Mapped[str | None] = mapped_column(Text, default=None)
+    page_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    locale: Mapped[str | None] = mapped_column(String(35), default=None)
+    market: Mapped[str | None] = mapped_column(String(8), default=None)
+    # How it was resolved: "agent", or "self_served" (the shopper said it is answered).
+    resolution: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Feedback(Base):
@@ -176,6 +193,30 @@ class QuestionLog(Base):
     faq_id: Mapped[str | None] = mapped_column(String(200), default=None)
     score: Mapped[float] = mapped_column(Float, default=0.0)
     market: Mapped[str | None] = mapped_column(String(8), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # The triage kind (faq | order | complaint | person) and the bot's three best entries,
+    # so a later ticket carries guesses from every substantive message.
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    guesses: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+
+
+class Rating(Base):
+    """A shopper's 1-5 rating of a conversation (CSAT); one per conversation."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    language: Mapped[str] = mapped_column(String(8))
+    # Who resolved the conversation's last ticket; None = the bot alone (no ticket).
+    agent: Mapped[str | None] = mapped_column(String(64), default=None)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 

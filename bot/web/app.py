@@ -54,6 +54,9 @@ def create_app(
     bot = bot or FaqBot(settings, translator=translator)
     sv = Services(settings, bot, translator, jobs)
     sv.metrics.follow(bot, sv.chat)
+    # The triage's examples are embedded once the models are loaded (in the reload's thread),
+    # not by the first shopper.
+    bot.reloaded.subscribe(lambda status: sv.chat.warm() if status.ok else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

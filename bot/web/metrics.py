@@ -2,7 +2,13 @@
 
     faqbot_http_requests_total{method,route,status}        counter
     faqbot_http_request_duration_seconds{method,route}     histogram
-    faqbot_answers_total{action,language}                  counter (answer|clarify|handoff|queued)
+    faqbot_answers_total{action,language}                  counter (answer|clarify|handoff|queued|
+                                                           smalltalk|noise|vague|withdrawn)
+    faqbot_triage_total{kind}                              counter (greeting|thanks|goodbye|person|
+                                                           complaint|order|faq|noise)
+    faqbot_csat_ratings{language,agent}                    gauge, from the database: ratings 1-5
+    faqbot_csat_score_sum{language,agent}                  gauge: their sum (average = sum / count);
+                                                           agent "bot" = never reached a person
     faqbot_index_reloads_total{outcome}                    counter (success|failure)
     faqbot_tickets{state}                                  gauge, read from the database
     faqbot_index_phrasings, faqbot_index_entries           gauges of the live index
@@ -46,7 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.chat.service import ChatService
 from bot.matching.bot import FaqBot
 from bot.store.db import Database
-from bot.store.models import Ticket
+from bot.store.models import Rating, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,10 @@ class Metrics:
         self.answers = Counter(
             "faqbot_answers", "Replies to shopper messages by action and language.",
             ["action", "language"], registry=self.registry,
+        )
+        self.triage = Counter(
+            "faqbot_triage", "Shopper messages by triage kind.", ["kind"],
+            registry=self.registry,
         )
         self.reloads = Counter(
             "faqbot_index_reloads", "Index reloads by outcome (success or failure).",
@@ -107,6 +117,8 @@ class Metrics:
         """Count every reload of ``bot`` and every reply of ``chat`` (their events)."""
         bot.reloaded.subscribe(lambda status: self.observe_reload(status.ok))
         chat.replied.subscribe(lambda result: self.observe_reply(result.action, result.language))
+        chat.replied.subscribe(
+            lambda result: self.triage.labels(kind=result.kind).inc() if result.kind else None)
 
     def render(self) -> bytes:
         """Return every metric in the Prometheus text format."""
@@ -146,6 +158,7 @@ class StateCollector(Collector):
             for state in sorted(set(TICKET_STATES) | set(counts)):
                 tickets.add_metric([state], float(counts.get(state, 0)))
             yield tickets
+        yield from self._csat()
         bot = self.bot
         phrasings = GaugeMetricFamily("faqbot_index_phrasings",
                                       "Phrasings (vectors) in the live index.")
@@ -169,6 +182,37 @@ class StateCollector(Collector):
                                "Unix time of the last reload attempt.")
         at.add_metric([], float(bot.status.at))
         yield at
+
+
+    def _csat(self) -> Iterator[Metric]:
+        """Ratings and their sum per language and agent ("bot": no person involved)."""
+        labels = ["language", "agent"]
+        count = GaugeMetricFamily("faqbot_csat_ratings",
+                                  "Conversations rated 1-5 by shoppers (CSAT).", labels=labels)
+        total = GaugeMetricFamily("faqbot_csat_score_sum",
+                                  "Sum of the 1-5 ratings (average = sum / ratings).",
+                                  labels=labels)
+        try:
+            with self.db.read() as s:
+                rows = s.execute(
+                    select(Rating.language, Rating.agent, Rating.ticket_id.is_(None),
+                           func.count(), func.sum(Rating.score))
+                    .group_by(Rating.language, Rating.agent, Rating.ticket_id.is_(None))
+                ).all()
+        except Exception as exc:  # a scrape must still answer when the database does not
+            log.warning("metrics: cannot read ratings: %s", exc)
+            return
+        merged: dict[tuple[str, str], list[float]] = {}
+        for language, agent, bot_only, n, score_sum in rows:
+            who = "bot" if bot_only else (agent or "none")
+            pair = merged.setdefault((language, who), [0.0, 0.0])
+            pair[0] += float(n)
+            pair[1] += float(score_sum or 0)
+        for (language, who), (ratings, scores) in sorted(merged.items()):
+            count.add_metric([language, who], ratings)
+            total.add_metric([language, who], scores)
+        yield count
+        yield total
 
 
 class MetricsMiddleware:

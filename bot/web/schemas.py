@@ -34,7 +34,8 @@ class ChatIn(Body):
         "earlier conversations",
     )
     page_url: str | None = Field(None, max_length=2000,
-                                 description="the shop page (http/https; query dropped)")
+                                 description="the shop page the widget is on (http/https; "
+                                 "query and fragment dropped, kept to 500)")
 
 
 class SuggestionOut(Body):
@@ -46,17 +47,27 @@ class SuggestionOut(Body):
 class ChatOut(Body):
     session_id: str
     message_id: int
-    action: Literal["answer", "clarify", "handoff", "queued"]
+    action: Literal["answer", "clarify", "handoff", "queued", "smalltalk", "noise", "vague",
+                    "withdrawn"]
     language: str
     faq_id: str | None
     confidence: float
-    answer: str | None
+    answer: str | None = Field(description="the answer, or the bot's short reply to small "
+                                           "talk, noise or a vague word")
     answer_language: str | None
     machine_translated: bool
     suggestions: list[SuggestionOut]
     ticket_id: int | None
     notice: str | None
     cursor: int
+    kind: str | None = Field(description="what the triage made of the message: greeting, "
+                                         "thanks, goodbye, person, complaint, order, faq, noise")
+    state: Literal["bot", "handoff", "resolved"]
+    wait_minutes: int | None = Field(description="while waiting: a person usually replies "
+                                                 "within this")
+    message_ids: list[int] = Field(description="every message this turn stored (show once)")
+    rate_message_id: int | None = Field(description="the rating prompt this turn asks")
+    rate_prompt: str | None
 
 
 class MessageOut(Body):
@@ -84,6 +95,8 @@ class MessagesOut(Body):
     messages: list[MessageOut]
     cursor: int
     followup: FollowupOut | None = None
+    wait_minutes: int | None
+    rated: bool
 
 
 class ContactIn(Body):
@@ -107,6 +120,26 @@ class PhotoMessageOut(Body):
     photos: int
 
 
+class WithdrawOut(Body):
+    state: Literal["bot", "handoff", "resolved"]
+    notice: str | None
+    message_ids: list[int]
+    cursor: int
+    rate_message_id: int | None
+    rate_prompt: str | None
+
+
+class RatingIn(Body):
+    score: int = Field(ge=1, le=5, description="1 (bad) to 5 (great)")
+    comment: str | None = Field(None, description="up to 1000 characters (else 413)")
+
+
+class RatingOut(Body):
+    ok: bool
+    score: int
+    notice: str
+
+
 class FeedbackIn(Body):
     session_id: str = Field(max_length=128)
     message_id: int
@@ -118,6 +151,8 @@ class FeedbackOut(Body):
     ok: bool
     offer_handoff: bool
     notice: str | None
+    rate_message_id: int | None
+    rate_prompt: str | None
 
 
 # ---- agents ----
@@ -134,6 +169,12 @@ class TicketOut(Body):
     claimed_by: str | None
     preview: str
     spam: bool = False
+    kind: str | None = Field(description="the triage kind that opened it")
+    asked_about: str = Field(description="the shopper's substantive messages, their words")
+    page_url: str | None
+    locale: str | None
+    market: str | None
+    resolution: Literal["agent", "self_served"] | None
 
 
 class TicketsOut(Body):
@@ -210,6 +251,7 @@ class TicketDetailOut(TicketOut):
     translation_sources: list[str] = Field(
         description="languages a reply can be machine-translated from into the shopper's; "
         "a reply in any other language goes out untranslated")
+    asked_about_for_agent: str | None
 
 
 class ReplyIn(Body):
@@ -335,6 +377,20 @@ class DayRow(Body):
     sla_breaches: int
 
 
+class CsatBlock(Body):
+    ratings: int
+    average: float | None = Field(description="mean 1-5 score, null when nobody rated")
+    satisfied_share: float | None = Field(description="share of 4 and 5 (CSAT %)")
+    scores: dict[str, int] = Field(description='"1".."5" -> how many ratings')
+
+
+class CsatOut(Body):
+    totals: CsatBlock
+    per_language: dict[str, CsatBlock]
+    per_agent: dict[str, CsatBlock] = Field(description="by the agent on the ticket")
+    bot_only: CsatBlock = Field(description="conversations that never reached a person")
+
+
 class ReportOut(Body):
     days: int
     since: datetime
@@ -343,6 +399,7 @@ class ReportOut(Body):
     per_language: dict[str, Block]
     per_day: list[DayRow]
     per_day_by_language: dict[str, list[DayRow]]
+    csat: CsatOut
 
 
 class EntryRef(Body):

@@ -130,8 +130,16 @@ def test_a_suggestion_chip_is_answered_with_that_entry(service: ChatService) -> 
 def test_the_person_button_alone_hands_off_and_later_messages_queue(service: ChatService) -> None:
     first = ask(service, "", human=True)
     assert first.action == "handoff" and first.ticket_id is not None and first.notice
-    again = service.chat(ChatRequest(session_id=first.session_id, message="Are you there?"))
-    assert (again.action, again.ticket_id) == ("queued", first.ticket_id)
+    sid = first.session_id
+    again = service.chat(ChatRequest(session_id=sid, message="Are you there?"))
+    # A greeting while waiting is answered as small talk; the ticket stays as it is.
+    assert (again.action, again.ticket_id, again.state) == ("smalltalk", first.ticket_id,
+                                                            "handoff")
+    note = "My neighbour Ms Okafor signed for the box, please note that on file"
+    passed = service.chat(ChatRequest(session_id=sid, message=note))
+    assert (passed.action, passed.ticket_id) == ("queued", first.ticket_id) and passed.notice
+    later = service.chat(ChatRequest(session_id=sid, message="She lives at number 14 too"))
+    assert (later.action, later.notice) == ("queued", None)  # acknowledged once, not again
 
 
 def test_every_reply_is_announced_and_a_failing_listener_changes_nothing(

@@ -155,12 +155,28 @@ def test_unknown_ticket_is_not_found(db: Database, store: TicketStore) -> None:
         store.claim(s, 999_999, "alice")
 
 
-def test_one_ticket_per_conversation(db: Database, store: TicketStore) -> None:
+def test_a_conversation_may_have_several_tickets_the_newest_counts(
+    db: Database, store: TicketStore
+) -> None:
+    # A handoff long after a resolution opens a new ticket (FAQBOT_REOPEN_HOURS).
     tid = open_ticket(db, store)
-    with db.read() as s:
+    with db.write() as s:
         sid = store.get(s, tid).conversation_id
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.write() as s:
-        store.create(s, sid, "en", "asked_for_person", [], "again", "again")
+        store.resolve(s, tid, "alice")
+        second = store.create(s, sid, "en", "asked_for_person", [], "again", "again").id
+    with db.read() as s:
+        newest = store.for_conversation(s, sid)
+        assert newest is not None and (newest.id, newest.state) == (second, "open")
+        assert store.get(s, tid).resolution == "agent"
+
+
+def test_withdrawing_resolves_as_self_served(db: Database, store: TicketStore) -> None:
+    tid = open_ticket(db, store)
+    with db.write() as s:
+        t = store.withdraw(s, tid)
+        assert (t.state, t.resolution, t.claimed_by) == ("resolved", "self_served", None)
+    with pytest.raises(ConflictError, match="already resolved"), db.write() as s:
+        store.withdraw(s, tid)
 
 
 # ---- ordering and filters ----
@@ -327,3 +343,54 @@ def test_handoff_notice_says_roughly_when() -> None:
 
 
 # Keys: tests/store/test_people.py, and over HTTP tests/web/test_agent_api.py.
+
+
+@pytest.mark.parametrize("kind", [
+    "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+])
+def test_migrations_0004_0005_keep_tickets_and_messages_and_allow_several_tickets(
+    kind: str, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from bot.store.db import alembic_config, make_engine, migrate
+    from tests.support.postgres import drop_schema, fresh_schema
+
+    schema = f"faqbot_mig_{uuid.uuid4().hex[:8]}"
+    url = f"sqlite:///{tmp_path / 'old.db'}" if kind == "sqlite" else fresh_schema(schema)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "0003")  # a desk from before issue 16, with a ticket
+        now = utcnow().replace(tzinfo=None)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO conversations (id, created_at, updated_at, language,"
+                              " language_locked) VALUES ('c-old-1234', :t, :t, 'en', false)"),
+                         {"t": now})
+            conn.execute(text(
+                "INSERT INTO tickets (conversation_id, state, priority, language, reason, guesses,"
+                " preview, created_at, queued_at, due_at, reopened) VALUES ('c-old-1234',"
+                " 'resolved', 'normal', 'en', 'asked_for_person', '[]', 'hi', :t, :t, :t, 0)"),
+                {"t": now})
+            conn.execute(text("INSERT INTO messages (conversation_id, role, text, created_at)"
+                              " VALUES ('c-old-1234', 'shopper', 'hi', :t)"), {"t": now})
+        migrate(engine)  # 0004 (triage) and 0005 (people, history, visitor id)
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT kind, resolution, preview FROM tickets")).one()
+            assert tuple(row) == (None, None, "hi")
+            conn.execute(text(  # a second ticket for the same conversation is allowed now
+                "INSERT INTO tickets (conversation_id, state, priority, language, reason, guesses,"
+                " preview, created_at, queued_at, due_at, reopened, kind) VALUES ('c-old-1234',"
+                " 'open', 'normal', 'en', 'asked_for_person', '[]', 'again', :t, :t, :t, 0,"
+                " 'person')"), {"t": now})
+        config = alembic_config()
+        with engine.begin() as conn:  # and back: the newest ticket of each conversation stays
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT preview FROM tickets")).scalars().all() == ["again"]
+            # Downgrades drop columns in place: no table copy whose cascade empties messages.
+            assert conn.execute(text("SELECT text FROM messages")).scalars().all() == ["hi"]
+    finally:
+        engine.dispose()
+        if kind == "postgresql":
+            drop_schema(schema)

@@ -56,8 +56,8 @@ def test_every_command_is_there() -> None:
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
-    assert set(commands) == {"validate", "build", "ask", "serve", "eval", "bench", "packs",
-                             "translate", "report", "unanswered", "users"}
+    assert set(commands) == {"validate", "build", "ask", "serve", "eval", "eval-triage",
+                             "bench", "packs", "translate", "report", "unanswered", "users"}
 
 
 def test_validate_good_faq(capsys: pytest.CaptureFixture[str], faq: Path, tmp_path: Path) -> None:
@@ -354,3 +354,24 @@ def test_ask_json_contract_in_a_subprocess(faq: Path, tmp_path: Path) -> None:
     assert replies[2]["suggestions"][0]["faq_id"] == "refund-time"
     # The subprocess built the index it answered from.
     assert load_index(tmp_path / "index").size == 20
+
+
+@pytest.mark.slow
+def test_eval_triage_reports_per_kind_and_language(
+    capsys: pytest.CaptureFixture[str], faq: Path, tmp_path: Path
+) -> None:
+    messages = tmp_path / "m.jsonl"
+    messages.write_text(
+        '{"text": "hallo", "lang": "de", "label": "greeting"}\n'
+        '{"text": "hi, can I pay with Klarna?", "lang": "en", "label": "faq"}\n'
+        '{"text": "talk to a human", "lang": "en", "label": "person"}\n', encoding="utf-8")
+    code, out, _err = run(capsys, "eval-triage", "--messages", str(messages), "--faq-dir",
+                          str(faq), "--index-dir", str(tmp_path / "idx"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["messages"] == 3 and report["accuracy"] == 1.0
+    assert report["per_language"]["de"]["n"] == 1 and report["questions_taken_for_small_talk"] == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "lang": "en", "label": "smalltalk"}\n', encoding="utf-8")
+    code, _out, err = run(capsys, "eval-triage", "--messages", str(bad), "--faq-dir", str(faq),
+                          "--index-dir", str(tmp_path / "idx"))
+    assert code != 0 and f"{bad}:1: label 'smalltalk'" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.faq.load import Entry
-from bot.matching.decide import Decision, confidence, decide
+from bot.matching.decide import Decision, confidence, decide, prefer
 from bot.matching.index import Hit
 from bot.settings import Thresholds
 
@@ -92,3 +92,19 @@ def test_bad_thresholds_are_refused(answer: float, clarify: float, margin: float
 def test_confidence_is_clamped_and_rounded(score: float, shown: float) -> None:
     value = confidence(score)
     assert value == shown and isinstance(value, float)
+
+
+@pytest.mark.parametrize(("scores", "preferred", "action", "answered"), [
+    ((0.65, 0.58), ["e1"], "answer", "e1"),  # within 0.10 of the best: the words decide
+    ((0.52, 0.51), ["e0"], "answer", "e0"),  # grey zone, but the words name the best
+    ((0.80, 0.60), ["e1"], "answer", "e0"),  # too far behind: the embedding stands
+    ((0.45, 0.39), ["e1"], "clarify", "e0"),  # under the clarify threshold: not answered
+    ((0.65, 0.58), [], "answer", "e0"),  # nothing preferred: decide() as always
+    ((0.52, 0.51), ["nope"], "clarify", "e0"),
+])
+def test_prefer_answers_an_entry_the_words_name(
+    scores: tuple[float, ...], preferred: list[str], action: str, answered: str
+) -> None:
+    h = hits(*scores)
+    got = prefer(decide(h, T), h, preferred, T)
+    assert got.action == action and got.best is not None and got.best.entry.id == answered

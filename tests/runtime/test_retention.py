@@ -27,6 +27,7 @@ from bot.store.models import (
     Message,
     Photo,
     QuestionLog,
+    Rating,
     Ticket,
     TicketEvent,
     utcnow,
@@ -60,10 +61,14 @@ def seed(db: Database, days_ago: int, text: str, state: str = "resolved") -> str
                           action="handoff", reason="low_confidence", score=0.2, created_at=at))
         s.add(Feedback(conversation_id=sid, message_id=reply.id, helpful=False,
                        comment=f"comment on {text}", created_at=at))
-        s.add(Ticket(conversation_id=sid, state=state, priority="normal", language="de",
-                     reason="low_confidence", guesses=[], preview=text, created_at=at,
-                     queued_at=at, due_at=at + timedelta(hours=4),
-                     resolved_at=at + timedelta(hours=1) if state == "resolved" else None))
+        ticket = Ticket(conversation_id=sid, state=state, priority="normal", language="de",
+                        reason="low_confidence", guesses=[], preview=text, created_at=at,
+                        queued_at=at, due_at=at + timedelta(hours=4), asked_about=text,
+                        resolved_at=at + timedelta(hours=1) if state == "resolved" else None)
+        s.add(ticket)
+        s.flush()
+        s.add(Rating(conversation_id=sid, score=4, comment=f"rating on {text}", language="de",
+                     agent="alice", ticket_id=ticket.id, created_at=at))
     return sid
 
 
@@ -76,6 +81,8 @@ def texts(db: Database, sid: str) -> dict[str, object]:
             "bot": s.query(Message.text).filter_by(**mine, role="bot").scalar(),
             "comment": s.query(Feedback.comment).filter_by(**mine).scalar(),
             "preview": s.query(Ticket.preview).filter_by(**mine).scalar(),
+            "topic": s.query(Ticket.asked_about).filter_by(**mine).scalar(),
+            "rating": s.query(Rating.comment).filter_by(**mine).scalar(),
         }
 
 
@@ -87,15 +94,16 @@ def test_old_text_is_removed_and_counts_stay(db: Database) -> None:
 
     report = purge_text(db, 90)
 
-    assert (report.questions, report.messages, report.comments, report.previews) == (2, 2, 2, 1)
+    assert (report.questions, report.messages, report.comments, report.previews) == (2, 2, 4, 1)
     assert texts(db, old) == {"question": None, "shopper": "", "bot": "Wir melden uns.",
-                              "comment": None, "preview": ""}
+                              "comment": None, "preview": "", "topic": None, "rating": None}
     kept_preview = texts(db, still_open)
     assert kept_preview["question"] is None and kept_preview["shopper"] == ""
     assert kept_preview["preview"] == "Paket kaputt, Tel. 0151 2345678"  # an agent needs it
     asked = "Wo ist mein Paket?"
     assert texts(db, recent) == {"question": asked, "shopper": asked, "bot": "Wir melden uns.",
-                                 "comment": f"comment on {asked}", "preview": asked}
+                                 "comment": f"comment on {asked}", "preview": asked,
+                                 "topic": asked, "rating": f"rating on {asked}"}
     after = (stats(period_report(db, 366)), period_report(db, 366))
     assert after == before  # every count, per language and per day, is unchanged
     assert after[1].totals.questions == 3 and after[1].totals.not_helpful == 3

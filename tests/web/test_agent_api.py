@@ -196,7 +196,7 @@ def test_an_untranslatable_reply_is_flagged_and_the_shopper_told_once_a_turn(
              ok(client.get(f"/api/conversations/{sid}/messages"))["messages"]
              if m["role"] != "bot"]  # whether the bot speaks while a person is on it is not
     after = lines[lines.index(("agent", "Hi, let me check.")):]  # what this test is about
-    note = ("system", "Diese Antwort konnte nicht automatisch in Ihre Sprache übersetzt werden.")
+    note = ("system", "Diese Antwort konnte nicht automatisch in deine Sprache übersetzt werden.")
     assert after == [("agent", "Hi, let me check."), note,
                      ("agent", "Your parcel left yesterday."),
                      ("shopper", "Danke, und wann kommt es an?"),

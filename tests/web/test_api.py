@@ -46,7 +46,9 @@ def test_a_clear_question_is_answered(client: TestClient) -> None:
     assert set(r) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
         "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor",
+        "kind", "state", "wait_minutes", "message_ids", "rate_message_id", "rate_prompt",
     }
+    assert (r["kind"], r["state"], r["wait_minutes"]) == ("faq", "bot", None)
 
 
 def test_the_answer_comes_in_the_shoppers_language(client: TestClient) -> None:
@@ -100,16 +102,26 @@ def test_entry_marked_handoff_answers_and_opens_an_urgent_ticket(client: TestCli
     assert (t["reason"], t["priority"]) == ("entry_handoff", "urgent")
 
 
-def test_bot_stays_quiet_while_handed_off_then_a_new_message_reopens(client: TestClient) -> None:
+def test_the_bot_helps_while_handed_off_and_after_resolution(client: TestClient) -> None:
     r = handed_off(client)
     sid, tid = r["session_id"], r["ticket_id"]
+    assert (r["state"], r["wait_minutes"]) == ("handoff", 240)
     q = chat(client, "How long do I have to return an item?", session_id=sid)
-    assert q["action"] == "queued" and q["ticket_id"] == tid and q["answer"] is None
+    assert (q["action"], q["faq_id"], q["ticket_id"], q["state"]) == (
+        "answer", "returns-window", tid, "handoff")
     assert client.post(f"/api/agent/tickets/{tid}/claim", headers=AGENT).status_code == 200
+    detail = client.get(f"/api/agent/tickets/{tid}", headers=AGENT).json()
+    assert "How long do I have to return an item?" in [m["text"] for m in detail["transcript"]]
     assert client.post(f"/api/agent/tickets/{tid}/resolve", headers=AGENT).status_code == 200
     msgs = client.get(f"/api/conversations/{sid}/messages").json()
-    assert msgs["state"] == "resolved" and msgs["messages"][-1]["role"] == "system"
-    again = chat(client, "One more thing about the return", session_id=sid)
+    assert msgs["state"] == "resolved"
+    assert [m["action"] for m in msgs["messages"][-2:]] == ["resolved", "rate"]
+    after = chat(client, "What is the return period?", session_id=sid)
+    assert (after["action"], after["state"]) == ("answer", "resolved")
+    t = client.get(f"/api/agent/tickets/{tid}", headers=AGENT).json()
+    assert t["state"] == "resolved"
+    # A new handoff soon after reopens the same ticket (FAQBOT_REOPEN_HOURS).
+    again = chat(client, "I want to talk to a human", session_id=sid)
     assert again["action"] == "handoff" and again["ticket_id"] == tid
     t = client.get(f"/api/agent/tickets/{tid}", headers=AGENT).json()
     assert t["state"] == "open" and t["claimed_by"] is None
@@ -184,7 +196,8 @@ def test_feedback(client: TestClient) -> None:
     r = chat(client, "How long do I have to return an item?", language="de")
     good = client.post("/api/feedback", json={
         "session_id": r["session_id"], "message_id": r["message_id"], "helpful": True})
-    assert good.json() == {"ok": True, "offer_handoff": False, "notice": "Danke für dein Feedback!"}
+    assert good.json()["notice"] == "Danke für dein Feedback!"
+    assert good.json()["rate_prompt"] == "Wie zufrieden warst du mit diesem Gespräch?"
     bad = client.post("/api/feedback", json={
         "session_id": r["session_id"], "message_id": r["message_id"], "helpful": False,
         "comment": "I need the exact date"}).json()
@@ -262,7 +275,7 @@ def test_agent_flow(client: TestClient, person: PersonFactory) -> None:
                         params={"after": r["cursor"]}).json()
     assert [(m["text"], m["author"]) for m in polled["messages"]] == [
         ("Your invoice is in your account.", "alice"),
-        ("Diese Antwort konnte nicht automatisch in Ihre Sprache übersetzt werden.", None)]
+        ("Diese Antwort konnte nicht automatisch in deine Sprache übersetzt werden.", None)]
     detail = client.get(f"/api/agent/tickets/{tid}", headers=AGENT).json()
     assert detail["session_id"] == sid
     assert [m["role"] for m in detail["transcript"]] == ["shopper", "bot", "shopper", "bot",

@@ -264,7 +264,11 @@ def test_handoff_agent_claims_and_replies_shopper_sees_it(
 
     console.get_by_role("button", name="Resolve").click()
     expect(console.locator("#d-title")).to_contain_text("resolved")
-    expect(w.get_by_text("Our team has closed this conversation.")).to_be_visible(timeout=15_000)
+    # One "closed" line (the server's, no second one from the widget), then the rating ask.
+    closed = w.get_by_text("Our team marked this conversation as resolved.", exact=False)
+    expect(closed).to_be_visible(timeout=15_000)
+    expect(closed).to_have_count(1)
+    expect(w.get_by_text("How would you rate this conversation?")).to_be_visible()
     expect(w.locator(".humanbtn")).to_be_visible()
     assert shop.evaluate("window.__xss") is None
     assert console.evaluate("window.__xss") is None

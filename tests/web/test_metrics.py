@@ -144,7 +144,7 @@ def test_metrics_of_the_service(app_client: TestClient, own_bot: FaqBot) -> None
         assert re.fullmatch(r"[a-z_][a-z0-9_]*", family.name), family.name
         for s in family.samples:
             assert set(s.labels) <= {"method", "route", "status", "action", "language", "state",
-                                     "outcome", "le"}, s.labels
+                                     "outcome", "le", "kind", "agent"}, s.labels
 
 
 @pytest.mark.slow

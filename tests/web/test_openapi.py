@@ -35,6 +35,8 @@ ROUTES = {
     ("post", "/api/conversations/{session_id}/photos"),
     ("post", "/api/conversations/{session_id}/leave"),
     ("get", "/api/agent/photos/{photo_id}"),
+    ("post", "/api/conversations/{session_id}/withdraw"),
+    ("post", "/api/conversations/{session_id}/rating"),
     ("get", "/api/agent/tickets"),
     ("get", "/api/agent/tickets/{ticket_id}"),
     ("post", "/api/agent/tickets/{ticket_id}/claim"),
@@ -84,14 +86,21 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
         "visitor_id", "page_url"}
     assert props(schema, response_schema(schema, "post", "/api/chat")) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
-        "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor"}
+        "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor",
+        "kind", "state", "wait_minutes", "message_ids", "rate_message_id", "rate_prompt"}
     assert props(schema, "ChatOut") >= {"action"}
     action = schema["components"]["schemas"]["ChatOut"]["properties"]["action"]
-    assert set(action["enum"]) == {"answer", "clarify", "handoff", "queued"}
+    assert set(action["enum"]) == {"answer", "clarify", "handoff", "queued", "smalltalk",
+                                   "noise", "vague", "withdrawn"}
     assert props(schema, "SuggestionOut") == {"faq_id", "question", "confidence"}
     assert props(schema, "MessagesOut") == {
-        "session_id", "state", "ticket_id", "language", "messages", "cursor", "followup"}
+        "session_id", "state", "ticket_id", "language", "messages", "cursor", "followup",
+        "wait_minutes", "rated"}
     assert props(schema, "FollowupOut") == {"email_offer", "email"}
+    assert props(schema, "WithdrawOut") == {
+        "state", "notice", "message_ids", "cursor", "rate_message_id", "rate_prompt"}
+    assert props(schema, "RatingIn") == {"score", "comment"}
+    assert props(schema, "RatingOut") == {"ok", "score", "notice"}
     assert props(schema, "MessageOut") == {
         "id", "role", "text", "language", "created_at", "action", "faq_id", "author", "photos"}
     assert props(schema, "ContactIn") == {"email", "page"}
@@ -99,13 +108,15 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
         "session_id", "message_id", "action", "language", "ticket_id", "notice", "cursor",
         "photos"}
     assert props(schema, "FeedbackIn") == {"session_id", "message_id", "helpful", "comment"}
-    assert props(schema, "FeedbackOut") == {"ok", "offer_handoff", "notice"}
+    assert props(schema, "FeedbackOut") == {
+        "ok", "offer_handoff", "notice", "rate_message_id", "rate_prompt"}
     ticket = {"id", "state", "priority", "language", "reason", "created_at", "due_at",
-              "sla_breached", "waiting_seconds", "claimed_by", "preview", "spam"}
+              "sla_breached", "waiting_seconds", "claimed_by", "preview", "spam", "kind",
+              "asked_about", "page_url", "locale", "market", "resolution"}
     assert props(schema, "TicketOut") == ticket
     assert props(schema, "TicketDetailOut") == ticket | {
-        "session_id", "guesses", "transcript", "email", "events", "customer",
-        "shopper_language", "agent_language", "translation_sources"}
+        "session_id", "guesses", "transcript", "email", "asked_about_for_agent", "events",
+        "customer", "shopper_language", "agent_language", "translation_sources"}
     assert props(schema, "TranscriptLine") == {
         "id", "role", "text", "language", "text_for_agent", "created_at", "author", "photos"}
     assert props(schema, "PhotoOut") == {

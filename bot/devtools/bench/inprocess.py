@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.chat.triage import TriageClassifier
 from bot.devtools.bench.system import percentiles
 from bot.errors import ConfigError, FaqbotError
 from bot.matching.bot import FaqBot, Query, normalise_message
@@ -49,7 +50,11 @@ def bench_in_process(settings: Settings, questions: Sequence[str], n: int) -> di
         total.append((time.perf_counter() - t0) * 1000)
     # Where the time goes: the steps FaqBot.ask takes, each question in its own lane.
     steps: dict[str, list[float]] = {name: [] for name in
-                                     ("detect", "embed", "search", "decide", "reply")}
+                                     ("detect", "embed", "search", "decide", "reply", "triage")}
+    # The chat triages every message before matching, from the same vector (issue 16).
+    triage = TriageClassifier.load()
+    for lane in bot.lanes:
+        triage.prepare(bot.space(lane))
     lanes: dict[str, int] = {}
     for q in asks:
         text = normalise_message(q, settings.max_message_chars)
@@ -65,8 +70,10 @@ def bench_in_process(settings: Settings, questions: Sequence[str], n: int) -> di
         t4 = time.perf_counter()
         bot.reply(Query(text, detection), hits, decision)
         t5 = time.perf_counter()
-        for name, (start, end) in zip(steps, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)),
-                                      strict=True):
+        triage.classify(text, vector, bot.space(lane), hits[0].score if hits else None)
+        t6 = time.perf_counter()
+        for name, (start, end) in zip(steps, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5),
+                                              (t5, t6)), strict=True):
             steps[name].append((end - start) * 1000)
         lanes[lane.embedder.name] = lanes.get(lane.embedder.name, 0) + 1
     # Batching: what one model call costs per question when 8 or 32 arrive together.

@@ -91,7 +91,8 @@ def render(result: dict[str, Any]) -> str:
         for key, label in (("ask_ms", "FaqBot.ask (all)"), ("detect_ms", "  detect language"),
                            ("embed_ms", "  embed query"), ("search_ms", "  index search"),
                            ("decide_ms", "  decide"),
-                           ("reply_ms", "  reply (answer in the language)")):  # fmt: skip
+                           ("reply_ms", "  reply (answer in the language)"),
+                           ("triage_ms", "triage (chat; the same vector)")):  # fmt: skip
             if key in ip:
                 p = ip[key]
                 lines.append(f"| {label} | {p['median']} | {p['p95']} | {p['p99']} |")

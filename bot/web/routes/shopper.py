@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from bot.chat.images import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_MESSAGE, PhotoRejected, clean_image
 from bot.chat.photos import photo_message
-from bot.chat.views import ChatRequest
+from bot.chat.views import ChatRequest, ChatResult
 from bot.web.deps import Services, ServicesDep, client_ip
 from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
@@ -28,6 +28,9 @@ from bot.web.schemas import (
     MessageOut,
     MessagesOut,
     PhotoMessageOut,
+    RatingIn,
+    RatingOut,
+    WithdrawOut,
 )
 from bot.web.uploads import Upload, read_upload
 
@@ -47,9 +50,17 @@ def post_chat(body: ChatIn, request: Request, sv: ServicesDep) -> ChatOut:
         locale=body.locale, market=body.market, suggestion_id=body.suggestion_id,
         human=body.human, visitor_id=body.visitor_id, page_url=body.page_url,
     ))
-    sv.announce(result.session_id, result.ticket_id,
-                "message" if result.action == "queued" else "opened")
+    sv.announce(result.session_id, result.ticket_id, _queue_change(result))
     return ChatOut.model_validate(result)
+
+
+def _queue_change(result: ChatResult) -> str | None:
+    """Say what a chat turn changed in the queue, if anything (the consoles refresh)."""
+    if result.ticket_opened:
+        return "opened"
+    if result.action == "withdrawn":
+        return "resolved"
+    return "message" if result.state == "handoff" else None
 
 
 @router.get("/conversations/{session_id}/messages", response_model=MessagesOut)
@@ -132,6 +143,25 @@ def post_feedback(body: FeedbackIn, request: Request, sv: ServicesDep) -> Feedba
     return FeedbackOut.model_validate(
         sv.chat.feedback(body.session_id, body.message_id, body.helpful, body.comment)
     )
+
+
+@router.post("/conversations/{session_id}/withdraw", response_model=WithdrawOut)
+def post_withdraw(session_id: str, request: Request, sv: ServicesDep) -> WithdrawOut:
+    """Say the question is answered: the waiting ticket closes as self-served."""
+    sv.ip_limit.hit(client_ip(request))
+    sv.conversation_limit.hit(session_id)
+    done = sv.chat.withdraw(session_id)
+    sv.announce(session_id, done.ticket_id, "resolved" if done.notice else None)
+    return WithdrawOut.model_validate(done)
+
+
+@router.post("/conversations/{session_id}/rating", response_model=RatingOut,
+             responses={409: {"description": "already rated (a comment may follow once)"}})
+def post_rating(session_id: str, body: RatingIn, request: Request, sv: ServicesDep) -> RatingOut:
+    """Rate the conversation 1-5 (once; the same score again may add a comment)."""
+    sv.ip_limit.hit(client_ip(request))
+    sv.conversation_limit.hit(session_id)
+    return RatingOut.model_validate(sv.chat.rate(session_id, body.score, body.comment))
 
 
 @router.get("/config", response_model=ConfigOut)

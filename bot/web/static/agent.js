@@ -289,7 +289,8 @@
         "data-ticket": t.id, "aria-current": t.id === selectedId ? "true" : "false",
         onclick: () => select(t.id),
       }, line1,
-      h("span", { class: "preview", text: t.preview || (t.reason || "").replace(/_/g, " ") }),
+      // The shopper's topic in their words (all they asked), else the first message.
+      h("span", { class: "preview", text: t.asked_about || t.preview || (t.reason || "").replace(/_/g, " ") }),
       h("span", { class: "line3" },
         h("span", { text: "waiting " + duration((t.waiting_seconds || 0) + (Date.now() - fetchedAt) / 1000) }),
         h("span", { class: "sla " + s.cls, text: s.text }),
@@ -403,12 +404,21 @@
       h("span", { class: "pill" + (t.spam ? " spam" : ""), text: t.spam ? "spam" : t.state }));
     const fact = (label, value, cls) => h("span", null, label + " ",
       h("b", { class: cls || null, text: value }));
-    $("d-facts").replaceChildren(
+    $("d-facts").replaceChildren(...[
       fact("Language:", langName(t.language)),
       fact("Waiting:", duration(t.waiting_seconds || 0)),
       fact("SLA:", s.text || "—", "sla " + s.cls),
       fact("Reason:", (t.reason || "—").replace(/_/g, " ")),
-      fact("Opened:", timeOf(t.created_at)));
+      t.kind ? fact("Triage:", t.kind) : null,
+      fact("Opened:", timeOf(t.created_at)),
+      t.resolution === "self_served" ? fact("Resolved:", "by the shopper (answered)") : null,
+    ].filter(Boolean));
+    // The shopper's topic in their words (and in the agent's language when a pack exists).
+    $("d-asked").hidden = !t.asked_about;
+    $("d-asked").replaceChildren(...[
+      h("span", { class: "k", text: "Asked about: " }), h("q", { text: t.asked_about || "" }),
+      t.asked_about_for_agent ? h("span", { class: "tr", text: " → " + t.asked_about_for_agent }) : null,
+    ].filter(Boolean));
 
     const mine = t.state === "claimed" && t.claimed_by === me.name;
     const heldByOther = t.state === "claimed" && !mine;

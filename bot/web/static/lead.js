@@ -138,6 +138,7 @@
       ["First response", `${duration(block.first_response_median_s)} · p90 ${duration(block.first_response_p90_s)}`],
       ["Resolution", `${duration(block.resolution_median_s)} · p90 ${duration(block.resolution_p90_s)}`],
       ["SLA breaches", String(block.sla_breaches)],
+      ["CSAT", csatCard(lang ? r.csat.per_language[lang] : r.csat.totals)],
     ];
     // CSAT arrives with the ratings after a conversation (issue 16): shown once reported.
     if (block.csat_share !== undefined) {
@@ -151,6 +152,29 @@
     $("chart-langs").replaceChildren(languageBars(r.per_language));
     $("chart-tickets").replaceChildren(ticketChart(days));
     renderTable(r);
+    renderCsat(r.csat);
+  }
+
+  function csatCard(c) {
+    if (!c || !c.ratings) return "–";
+    return `${c.average.toFixed(1)} / 5 · ${pct(c.satisfied_share)} of ${c.ratings}`;
+  }
+
+  /** CSAT per language, per agent and for conversations the bot handled alone. */
+  function renderCsat(c) {
+    const rows = [
+      ["all", c.totals],
+      ...Object.entries(c.per_language).map(([k, v]) => [`language ${k}`, v]),
+      ...Object.entries(c.per_agent).map(([k, v]) => [`agent ${k}`, v]),
+      ["bot only (no person)", c.bot_only],
+    ];
+    const cols = ["Group", "Ratings", "Average", "Satisfied (4-5)", "1", "2", "3", "4", "5"];
+    $("csat-table").replaceChildren(
+      h("thead", {}, h("tr", {}, cols.map((t) => h("th", { scope: "col", text: t })))),
+      h("tbody", {}, rows.map(([name, b]) => h("tr", {},
+        [name, String(b.ratings), b.average === null ? "–" : b.average.toFixed(2),
+          pct(b.satisfied_share), ...["1", "2", "3", "4", "5"].map((k) => String(b.scores[k] || 0))]
+          .map((v) => h("td", { text: v }))))));
   }
 
   // ---- charts: dates on the axis, values on hover and on keyboard focus ----

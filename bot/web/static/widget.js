@@ -766,6 +766,81 @@
     },
   };
 
+  // Waiting for a person, withdrawing, rating the conversation (issue 16). The register is
+  // each language's own across widget, notices and answers: German du, French vous ...
+  const MORE_STRINGS = {
+    en: { waitingMin: "Waiting for a person · usually within {n} min",
+      waitingHours: "Waiting for a person · usually within {n} h",
+      withdraw: "My question is answered", rateQ: "How would you rate this conversation?",
+      rateStar: "{n} of 5", rateComment: "Anything to add? (optional)", rateSend: "Send",
+      rated: "Thanks for your rating!" },
+    de: { waitingMin: "Warten auf eine Person · meist innerhalb von {n} Min.",
+      waitingHours: "Warten auf eine Person · meist innerhalb von {n} Std.",
+      withdraw: "Meine Frage ist beantwortet", rateQ: "Wie zufrieden warst du mit diesem Gespräch?",
+      rateStar: "{n} von 5", rateComment: "Möchtest du noch etwas sagen? (optional)",
+      rateSend: "Senden", rated: "Danke für deine Bewertung!" },
+    es: { waitingMin: "Esperando a una persona · normalmente en menos de {n} min",
+      waitingHours: "Esperando a una persona · normalmente en menos de {n} h",
+      withdraw: "Ya tengo mi respuesta", rateQ: "¿Cómo valorarías esta conversación?",
+      rateStar: "{n} de 5", rateComment: "¿Algo más que quieras decirnos? (opcional)",
+      rateSend: "Enviar", rated: "¡Gracias por tu valoración!" },
+    fr: { waitingMin: "En attente d'une personne · généralement sous {n} min",
+      waitingHours: "En attente d'une personne · généralement sous {n} h",
+      withdraw: "J'ai ma réponse", rateQ: "Comment évalueriez-vous cette conversation ?",
+      rateStar: "{n} sur 5", rateComment: "Un commentaire ? (facultatif)", rateSend: "Envoyer",
+      rated: "Merci pour votre évaluation !" },
+    it: { waitingMin: "In attesa di una persona · di solito entro {n} min",
+      waitingHours: "In attesa di una persona · di solito entro {n} ore",
+      withdraw: "Ho avuto la mia risposta", rateQ: "Come valuteresti questa conversazione?",
+      rateStar: "{n} su 5", rateComment: "Vuoi aggiungere qualcosa? (facoltativo)",
+      rateSend: "Invia", rated: "Grazie per la tua valutazione!" },
+    nl: { waitingMin: "Wachten op een medewerker · meestal binnen {n} min",
+      waitingHours: "Wachten op een medewerker · meestal binnen {n} uur",
+      withdraw: "Mijn vraag is beantwoord", rateQ: "Hoe beoordeel je dit gesprek?",
+      rateStar: "{n} van 5", rateComment: "Wil je nog iets kwijt? (optioneel)",
+      rateSend: "Versturen", rated: "Bedankt voor je beoordeling!" },
+    pl: { waitingMin: "Czekasz na pracownika · zwykle do {n} min",
+      waitingHours: "Czekasz na pracownika · zwykle do {n} godz.",
+      withdraw: "Mam już odpowiedź", rateQ: "Jak oceniasz tę rozmowę?",
+      rateStar: "{n} z 5", rateComment: "Chcesz coś dodać? (opcjonalnie)", rateSend: "Wyślij",
+      rated: "Dziękujemy za ocenę!" },
+    pt: { waitingMin: "À espera de uma pessoa · normalmente até {n} min",
+      waitingHours: "À espera de uma pessoa · normalmente até {n} h",
+      withdraw: "Já tenho a minha resposta", rateQ: "Como avalia esta conversa?",
+      rateStar: "{n} de 5", rateComment: "Quer acrescentar algo? (opcional)", rateSend: "Enviar",
+      rated: "Obrigado pela sua avaliação!" },
+    zh: { waitingMin: "正在等待客服人员 · 通常 {n} 分钟内回复",
+      waitingHours: "正在等待客服人员 · 通常 {n} 小时内回复",
+      withdraw: "我的问题已解决", rateQ: "您对本次对话满意吗？", rateStar: "{n} 分（满分 5 分）",
+      rateComment: "还有什么想说的吗？（选填）", rateSend: "提交", rated: "感谢您的评价！" },
+    ja: { waitingMin: "担当者をお待ちください · 通常 {n} 分以内",
+      waitingHours: "担当者をお待ちください · 通常 {n} 時間以内",
+      withdraw: "質問は解決しました", rateQ: "今回の対応はいかがでしたか？", rateStar: "5 段階中 {n}",
+      rateComment: "ご意見があればどうぞ（任意）", rateSend: "送信", rated: "評価ありがとうございます！" },
+    ko: { waitingMin: "상담원을 기다리는 중 · 보통 {n}분 이내",
+      waitingHours: "상담원을 기다리는 중 · 보통 {n}시간 이내",
+      withdraw: "질문이 해결됐어요", rateQ: "이번 상담은 어떠셨나요?", rateStar: "5점 중 {n}점",
+      rateComment: "더 하실 말씀이 있나요? (선택)", rateSend: "보내기", rated: "평가해 주셔서 감사합니다!" },
+    ru: { waitingMin: "Ожидание сотрудника · обычно до {n} мин",
+      waitingHours: "Ожидание сотрудника · обычно до {n} ч",
+      withdraw: "Мой вопрос решён", rateQ: "Как вы оцените этот разговор?", rateStar: "{n} из 5",
+      rateComment: "Хотите что-то добавить? (необязательно)", rateSend: "Отправить",
+      rated: "Спасибо за оценку!" },
+    tr: { waitingMin: "Bir çalışan bekleniyor · genellikle {n} dk içinde",
+      waitingHours: "Bir çalışan bekleniyor · genellikle {n} saat içinde",
+      withdraw: "Sorum yanıtlandı", rateQ: "Bu görüşmeyi nasıl değerlendirirsiniz?",
+      rateStar: "5 üzerinden {n}", rateComment: "Eklemek istediğiniz bir şey var mı? (isteğe bağlı)",
+      rateSend: "Gönder", rated: "Değerlendirmeniz için teşekkürler!" },
+    sv: { waitingMin: "Väntar på en person · oftast inom {n} min",
+      waitingHours: "Väntar på en person · oftast inom {n} tim",
+      withdraw: "Min fråga är besvarad", rateQ: "Hur skulle du betygsätta det här samtalet?",
+      rateStar: "{n} av 5", rateComment: "Vill du lägga till något? (valfritt)",
+      rateSend: "Skicka", rated: "Tack för ditt betyg!" },
+  };
+  for (const [code, extra] of Object.entries(MORE_STRINGS)) {
+    if (STRINGS[code]) Object.assign(STRINGS[code], extra);
+  }
+
   /** Pick the first supported language from a list of BCP 47 tags ("de-AT" -> "de"). */
   function pickLanguage(tags) {
     for (const tag of tags) {
@@ -855,6 +930,7 @@
   const ICON_PERSON = ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 8a7 7 0 0 1 14 0"];
   const ICON_CLIP = ["M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.9-8.9a3.7 3.7 0 0 1 5.2 5.2l-8.9 8.9a1.8 1.8 0 0 1-2.6-2.6l8.2-8.2"];
   const ICON_MAIL = ["M3 5h18v14H3z", "M3 6l9 7 9-7"];
+  const ICON_CHECK = ["M5 12.5l4.5 4.5L19 7.5"];
 
   // ---------------------------------------------------------------- Markdown subset
   // bot/web/static/markdown.js, shared with the agent console; GET /widget.js serves it with this
@@ -941,6 +1017,7 @@ button { cursor: pointer; }
   content: ""; position: absolute; right: 0; bottom: 0; width: 10px; height: 10px;
   border-radius: 50%; background: #3ccb7f; border: 2px solid var(--accent);
 }
+.avatar.waiting::after { background: #f0a020; }
 .titles { flex: 1; min-width: 0; }
 .title { margin: 0; font-size: 16px; font-weight: 650; line-height: 1.2;
          white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -1036,13 +1113,30 @@ button { cursor: pointer; }
   border-radius: 6px; padding: 3px 2px; font-size: 12.5px; max-width: 120px;
 }
 .lang:hover { border-color: var(--line); color: var(--ink); }
-.humanbtn {
+.humanbtn, .withdrawbtn {
   border: 0; background: transparent; color: var(--accent); font-size: 12.5px; font-weight: 600;
   padding: 4px 6px; border-radius: 6px; display: inline-flex; align-items: center; gap: 5px;
   margin: 0;
 }
-.humanbtn svg { fill: none; stroke: currentColor; stroke-width: 2; }
-.humanbtn:hover { background: color-mix(in srgb, var(--accent) 8%, #fff); }
+.humanbtn svg, .withdrawbtn svg { fill: none; stroke: currentColor; stroke-width: 2; }
+.rate { display: flex; flex-direction: column; gap: 8px; }
+.stars { display: flex; gap: 4px; }
+.stars button {
+  width: 36px; height: 36px; border-radius: 10px; border: 1.5px solid var(--line);
+  background: #fff; color: #b7bdc8; font-size: 20px; line-height: 1; display: grid;
+  place-items: center; padding: 0;
+}
+.stars button.on { color: #f0a020; border-color: #f0a020; }
+.stars button:hover:not(:disabled) { border-color: var(--accent); }
+.stars button:disabled { cursor: default; }
+.ratecomment { display: flex; gap: 6px; }
+.ratecomment input { flex: 1; min-width: 0; border: 1.5px solid #cfd4dc; border-radius: 10px;
+                     padding: 7px 10px; font-size: 13.5px; background: #fff; }
+.ratecomment button { border: 0; border-radius: 10px; background: var(--accent);
+                      color: var(--on-accent); padding: 7px 12px; font-size: 13px; font-weight: 600; }
+.humanbtn:hover, .withdrawbtn:hover {
+  background: color-mix(in srgb, var(--accent) 8%, #fff);
+}
 form { display: flex; gap: 8px; align-items: center; margin: 0; }
 .input {
   flex: 1; min-width: 0; border: 1.5px solid #cfd4dc; border-radius: 12px; padding: 10px 12px;
@@ -1201,6 +1295,8 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
 
   const humanLabel = bind(h("span"), "human");
   const humanBtn = h("button", { class: "humanbtn", type: "button" }, icon(ICON_PERSON, 16), humanLabel);
+  const withdrawBtn = h("button", { class: "withdrawbtn", type: "button", hidden: true },
+    icon(ICON_CHECK, 16), bind(h("span"), "withdraw"));
   const inputLabel = bind(h("label", { class: "sr", for: ids.input }), "inputLabel");
   const input = h("input", {
     class: "input", id: ids.input, type: "text", maxlength: "1000", autocomplete: "off",
@@ -1224,7 +1320,8 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     "photoDrop");
   const form = h("form", { novalidate: true }, attachBtn, fileInput, inputLabel, input, sendBtn);
   const langWrap = h("span", { class: "langwrap" }, icon(ICON_GLOBE, 15), langSelect);
-  const foot = h("div", { class: "foot" }, h("div", { class: "tools" }, humanBtn, langWrap),
+  const foot = h("div", { class: "foot" },
+    h("div", { class: "tools" }, humanBtn, withdrawBtn, langWrap),
     staged, progressText, progressBar, form);
 
   const panel = h("section", {
@@ -1244,6 +1341,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     langSelect.value = uiLang;
     root.setAttribute("lang", uiLang);
     updateLauncher();
+    updateHeader();
   }
 
   // ---------------------------------------------------------------- state
@@ -1259,10 +1357,12 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   })();
   // The page the shopper writes from, for the agent; without query and fragment, which can
   // carry tokens or e-mail addresses.
-  const pageUrl = () => (location.origin + location.pathname).slice(0, 2000);
+  const pageUrl = () => (location.origin + location.pathname).slice(0, 500);
   let cursor = 0;
   let state = "bot"; // "bot" | "handoff" | "resolved" as the server last reported it
   let ticketOpen = false;
+  let waitMinutes = null; // how long a person usually takes, while the shopper waits
+  let rated = false; // this conversation has its rating (asked once, never twice)
   let isOpen = false;
   let unread = 0;
   let busy = false;
@@ -1373,6 +1473,8 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       addToLog(messageNode("shopper", photoContent(m.text, m.photos, [])));
     } else if (m.role === "shopper") {
       addShopper(m.text);
+    } else if (m.role === "system" && m.action === "rate") {
+      addRating(m.id, m.text);
     } else if (m.role === "system") {
       const i = pendingNotices.indexOf(normalise(m.text));
       if (i >= 0) pendingNotices.splice(i, 1); else addNotice(m.text);
@@ -1457,6 +1559,99 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   function updateHumanButton() {
     humanBtn.hidden = state === "handoff";
     attachBtn.hidden = !sid; // photos join a conversation: there is one once a message went
+    withdrawBtn.hidden = state !== "handoff";
+  }
+
+  /** Say "waiting for a person — usually within X" instead of the subtitle and green dot. */
+  function updateHeader() {
+    const waiting = state === "handoff";
+    avatar.classList.toggle("waiting", waiting);
+    if (!waiting) { subtitleEl.textContent = t("subtitle"); return; }
+    const m = Number(waitMinutes) || 0;
+    subtitleEl.textContent = m >= 120 ? t("waitingHours", { n: Math.round(m / 60) })
+      : m > 0 ? t("waitingMin", { n: m }) : t("handoff");
+  }
+
+  /** Take the conversation state the server reported (chat, poll, restore, withdraw). */
+  function applyState(data) {
+    if (!data) return;
+    if (data.state) state = data.state;
+    if ("wait_minutes" in data) waitMinutes = data.wait_minutes;
+    if (data.rated) rated = true;
+    ticketOpen = state === "handoff";
+    updateHumanButton();
+    updateHeader();
+  }
+
+  /** Ask for a 1-5 rating once: one tap sends it, a comment may follow. */
+  function addRating(messageId, text) {
+    if (messageId) rendered.add(messageId);
+    if (rated || !sid || shadow.querySelector(".rate")) return;
+    const frag = h("div", { class: "rate" });
+    const question = h("p", { text: text || t("rateQ") });
+    const stars = h("div", { class: "stars", role: "group", "aria-label": t("rateQ") });
+    const buttons = [1, 2, 3, 4, 5].map((n) => {
+      const b = h("button", { type: "button", "aria-label": t("rateStar", { n }),
+        title: t("rateStar", { n }), text: "★" });
+      b.addEventListener("click", () => sendRating(n, null, buttons, frag));
+      stars.append(b);
+      return b;
+    });
+    frag.append(question, stars);
+    addToLog(messageNode("bot", frag));
+  }
+
+  async function sendRating(score, comment, buttons, frag) {
+    for (const b of buttons) b.disabled = true;
+    buttons.forEach((b, i) => b.classList.toggle("on", i < score));
+    try {
+      await api(`/api/conversations/${encodeURIComponent(sid)}/rating`, { score, comment });
+    } catch (err) {
+      if (err.status !== 409) {
+        for (const b of buttons) b.disabled = false;
+        showError(err, () => sendRating(score, comment, buttons, frag));
+        return;
+      }
+    }
+    rated = true;
+    if (comment !== null) {  // the comment is in: the thanks line above stays, alone
+      frag.querySelector(".ratecomment")?.remove();
+      return;
+    }
+    const box = h("input", { type: "text", maxlength: "1000", "aria-label": t("rateComment"),
+      placeholder: t("rateComment") });
+    const send = h("button", { type: "button", text: t("rateSend") });
+    const row = h("form", { class: "ratecomment", novalidate: true }, box, send);
+    const submit = (e) => {
+      if (e) e.preventDefault();
+      const text = box.value.trim();
+      if (!text) { row.remove(); return; }
+      send.disabled = true;
+      sendRating(score, text, buttons, frag);
+    };
+    row.addEventListener("submit", submit);
+    send.addEventListener("click", submit);
+    frag.append(h("p", { text: t("rated") }), row);
+    scrollDown();
+  }
+
+  async function withdraw() {
+    if (!sid) return;
+    withdrawBtn.disabled = true;
+    let r;
+    try {
+      r = await api(`/api/conversations/${encodeURIComponent(sid)}/withdraw`, {});
+    } catch (err) {
+      withdrawBtn.disabled = false;
+      showError(err, withdraw);
+      return;
+    }
+    withdrawBtn.disabled = false;
+    for (const id of r.message_ids || []) rendered.add(id);
+    if (r.notice) addNotice(r.notice);
+    cursor = Math.max(cursor, r.cursor || 0);
+    applyState(r);
+    if (r.rate_message_id) addRating(r.rate_message_id, r.rate_prompt);
   }
 
   function normalise(text) {
@@ -1489,23 +1684,26 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     }
     setBusy(false);
     setSession(resp.session_id);
+    // Everything this turn stored (the reply, a notice, the rating prompt) is shown here once;
+    // polling, which starts from an older cursor while a person is on it, skips these ids.
+    for (const id of resp.message_ids || []) rendered.add(id);
     if (resp.action === "answer" && resp.answer) addBotAnswer(resp);
     else if (resp.action === "clarify") addClarify(resp);
-    else if (resp.action === "handoff") {
+    else if (["smalltalk", "noise", "vague"].includes(resp.action) && resp.answer) {
+      rendered.add(resp.message_id);
+      addToLog(messageNode("bot", renderMarkdown(resp.answer)));
+    } else if (resp.action === "handoff") {
       rendered.add(resp.message_id);
       addToLog(messageNode("bot", renderMarkdown(resp.notice || t("handoff"))));
     } else if (resp.notice) addNotice(resp.notice);
-    if (resp.action === "answer" && resp.notice) {
-      // An answer that also hands off: the notice is stored too, and the poll below
-      // brings it back; remember it so it shows once.
-      addNotice(resp.notice);
-      pendingNotices.push(normalise(resp.notice));
-    }
+    if (resp.action === "answer" && resp.notice) addNotice(resp.notice);
+    if (resp.rate_message_id) addRating(resp.rate_message_id, resp.rate_prompt);
 
-    if (resp.action === "handoff" || resp.action === "queued" || resp.ticket_id) {
-      ticketOpen = true;
-      state = "handoff";
-      updateHumanButton();
+    if (resp.state) applyState(resp);
+    else if (resp.action === "handoff" || resp.action === "queued" || resp.ticket_id) {
+      applyState({ state: "handoff" });
+    }
+    if (ticketOpen) {
       // Poll from the old cursor so an agent reply written meanwhile is not skipped;
       // what we already show is recognised by id (bot) or by text (the shopper's own).
       pollSoon(0);
@@ -1534,6 +1732,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     feedbackGiven.add(messageId);
     store.set("feedback", [...feedbackGiven].slice(-50));
     row.replaceChildren(document.createTextNode(t("thanks")));
+    if (r && r.rate_message_id) addRating(r.rate_message_id, r.rate_prompt);
     if (r && r.offer_handoff) {
       const frag = document.createDocumentFragment();
       frag.append(h("p", { text: r.notice || t("offerHuman") }));
@@ -1585,13 +1784,9 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     // A message was sent while this request was under way: its answer is rendered by chat(),
     // and this (older) view could show it twice, so look again instead.
     if (generation !== pollGeneration || busy) { pollSoon(300); return; }
+    applyState(data);
     applyMessages(data);
     showFollowup(data.followup);
-    const wasHandoff = state === "handoff";
-    state = data.state || state;
-    ticketOpen = state === "handoff";
-    updateHumanButton();
-    if (wasHandoff && state === "resolved") addNotice(t("resolved"));
     if (ticketOpen) pollSoon(pollInterval());
   }
 
@@ -1607,10 +1802,10 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
   }
 
   function forgetSession() {
-    sid = null; cursor = 0; state = "bot"; ticketOpen = false;
+    sid = null; cursor = 0; ticketOpen = false; rated = false;
     showFollowup({ email: null, email_offer: false });
     store.set("sid", null);
-    updateHumanButton();
+    applyState({ state: "bot", wait_minutes: null });
   }
 
   async function restore() {
@@ -1623,11 +1818,9 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
       showError(err, () => { clearError(); restore(); });
       return;
     }
+    applyState({ state: "bot", ...data });
     applyMessages(data, true);
     showFollowup(data.followup);
-    state = data.state || "bot";
-    ticketOpen = state === "handoff";
-    updateHumanButton();
     if (ticketOpen) pollSoon(pollInterval());
   }
 
@@ -1914,6 +2107,7 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
     if (e.key === "Escape") { e.stopPropagation(); setOpen(false); }
   });
   humanBtn.addEventListener("click", () => { askHuman(); input.focus(); });
+  withdrawBtn.addEventListener("click", () => { withdraw(); input.focus(); });
   langSelect.addEventListener("change", () => {
     uiLang = langSelect.value;
     chosenLang = uiLang;

@@ -1,8 +1,10 @@
-"""Add people with keys of their own, ticket history and notes, and shopper context.
+"""Add people with keys of their own, ticket history and notes, and the shopper's visitor id.
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2025-01-03
+Revision ID: 0005
+Revises: 0004
+Create Date: 2025-01-05
+
+The page the shopper writes from (conversations.page_url) came with 0004 (triage).
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    """Create users and ticket_events; add visitor and page to conversations, spam to tickets."""
+    """Create users and ticket_events; add the visitor id to conversations, spam to tickets."""
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -49,23 +51,21 @@ def upgrade() -> None:
         sa.Column("previous", sa.String(64), nullable=True),
     )
     op.create_index("ix_ticket_events_ticket_id_id", "ticket_events", ["ticket_id", "id"])
-    with op.batch_alter_table("conversations") as batch:
-        batch.add_column(sa.Column("visitor_id", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("page_url", sa.String(2000), nullable=True))
-        batch.create_index("ix_conversations_visitor_id", ["visitor_id"])
-    with op.batch_alter_table("tickets") as batch:
-        batch.add_column(
-            sa.Column("spam", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMN: both databases add a nullable or defaulted column in place.
+    op.add_column("conversations", sa.Column("visitor_id", sa.String(64), nullable=True))
+    op.create_index("ix_conversations_visitor_id", "conversations", ["visitor_id"])
+    op.add_column(
+        "tickets", sa.Column("spam", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
     """Drop what upgrade added."""
-    with op.batch_alter_table("tickets") as batch:
-        batch.drop_column("spam")
-    with op.batch_alter_table("conversations") as batch:
-        batch.drop_index("ix_conversations_visitor_id")
-        batch.drop_column("page_url")
-        batch.drop_column("visitor_id")
     op.drop_table("ticket_events")
     op.drop_table("users")
+    # Plain DROP INDEX / DROP COLUMN (SQLite 3.35+ has it): batch mode would copy and drop
+    # the conversations and tickets tables, and their ON DELETE CASCADE / SET NULL would
+    # empty messages and unlink ratings (as in 0004).
+    op.drop_index("ix_conversations_visitor_id", "conversations")
+    op.drop_column("conversations", "visitor_id")
+    op.drop_column("tickets", "spam")
