@@ -241,10 +241,14 @@ def _customer(s: Session, conversation_id: str) -> CustomerView:
         raise NotFoundError(f"no conversation {conversation_id!r}")
     earlier: list[EarlierConversation] = []
     if conv.visitor_id:
+        # A conversation may have had several tickets (a handoff long after a resolution
+        # opens a new one): each earlier conversation is listed once, with its newest.
+        newest = (select(func.max(Ticket.id)).where(Ticket.conversation_id == Conversation.id)
+                  .correlate(Conversation).scalar_subquery())
         rows = s.execute(
             select(Conversation.id, Conversation.created_at, Conversation.language,
                    Ticket.id, Ticket.state)
-            .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
+            .outerjoin(Ticket, Ticket.id == newest)
             .where(Conversation.visitor_id == conv.visitor_id,
                    Conversation.id != conv.id)
             .order_by(Conversation.created_at.desc()).limit(EARLIER_LIMIT)

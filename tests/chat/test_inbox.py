@@ -111,4 +111,12 @@ def test_customer_context_lists_the_visitors_earlier_conversations(
                                                          "https://shop.example/cart")
     assert [(e.session_id, e.ticket_id, e.first_message) for e in c.earlier] == [
         (old_sid, old, "first visit question")]
+    # The first visit's ticket was resolved and, days later, a new one opened (issue 16):
+    # the visit is still listed once, with its newest ticket.
+    store = TicketStore(Triage.default(), SLA)
+    with db.write() as s:
+        store.resolve(s, old, "alice")
+        again = store.create(s, old_sid, "en", "asked_for_person", [], "again", "again").id
+    assert [(e.session_id, e.ticket_id, e.ticket_state) for e in inbox.customer(sid).earlier
+            ] == [(old_sid, again, "open")]
     assert inbox.customer(open_ticket(db)[1]).earlier == []  # no visitor id
