@@ -32,7 +32,9 @@ from bot.store.db import Database
 from bot.store.models import Conversation, Message, Ticket, TicketEvent, utcnow
 
 MAX_NOTE_CHARS = 5000
-EVENT_KINDS = ("note", "claim", "release", "assign", "resolve", "spam", "reopen")
+EVENT_KINDS = (
+    "note", "claim", "release", "assign", "resolve", "spam", "reopen", "withdraw",
+)
 EARLIER_LIMIT = 10
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_PAGE_URL_CHARS = 500  # conversations.page_url and tickets.page_url (migration 0004)

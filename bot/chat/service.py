@@ -291,6 +291,7 @@ class ChatService:
             if ticket is None or ticket.state == "resolved":
                 return result  # nothing waits (resolved meanwhile, or a second click)
             ticket = self.tickets.withdraw(s, ticket.id)
+            record(s, ticket.id, "shopper", "withdraw")  # the agents' history of the ticket
             said = notice("withdrawn", conv.language, self.translator)
             add_message(s, sid, "system", said, conv.language, action="withdrawn")
             asked = ChatResult(session_id=sid, message_id=0, action="withdrawn",

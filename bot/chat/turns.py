@@ -105,6 +105,7 @@ class TurnWriter:
                             language=t.language, kind=t.triage.kind)
         if ticket is not None and turn.ticket == "withdraw":
             ticket = self.tickets.withdraw(s, ticket.id)
+            record(s, ticket.id, "shopper", "withdraw")
         elif ticket is not None and waiting and turn.ticket == "retriage":
             self.tickets.retriage(s, ticket, t.text, urgent=True)
         if ticket is not None and waiting and turn.action != "withdrawn" \

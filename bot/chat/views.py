@@ -216,7 +216,7 @@ class EventView:
     """One line of a ticket's history for agents: an internal note, a claim, an assignment."""
 
     id: int
-    kind: str  # note | claim | release | assign | resolve | spam | reopen
+    kind: str  # note | claim | release | assign | resolve | spam | reopen | withdraw
     actor: str
     text: str | None
     target: str | None  # assign: who got the ticket

@@ -407,7 +407,7 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))  # a user's name, or "shopper" / "system"
-    # note | claim | release | assign | resolve | spam | reopen
+    # note | claim | release | assign | resolve | spam | reopen | withdraw (the shopper: answered)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text, default=None)  # a note's text
     # assign: who got the ticket; the holder it was taken from goes in ``previous``.

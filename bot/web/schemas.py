@@ -209,7 +209,8 @@ class TranscriptLine(Body):
 
 class EventOut(Body):
     id: int
-    kind: Literal["note", "claim", "release", "assign", "resolve", "spam", "reopen"]
+    kind: Literal["note", "claim", "release", "assign", "resolve", "spam", "reopen",
+                  "withdraw"]
     actor: str
     text: str | None
     target: str | None = Field(description="assign: who got the ticket")

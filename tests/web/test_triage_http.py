@@ -212,6 +212,8 @@ def test_withdraw_by_button_and_words_and_one_rating(both: tuple[TestClient, Sta
     assert body["rate_prompt"] == NOTICES["rate"]["fr"] and body["rate_message_id"]
     ticket = client.get(f"/api/agent/tickets/{tid}", headers=staff.agent).json()
     assert (ticket["state"], ticket["resolution"]) == ("resolved", "self_served")
+    # The agents' history says who closed it.
+    assert [(e["kind"], e["actor"]) for e in ticket["events"]] == [("withdraw", "shopper")]
     again = client.post(f"/api/conversations/{sid}/withdraw", json={}).json()
     assert again["notice"] is None  # a second click changes nothing
     rate = f"/api/conversations/{sid}/rating"
@@ -229,6 +231,8 @@ def test_withdraw_by_button_and_words_and_one_rating(both: tuple[TestClient, Sta
     other = chat(client, "I want to talk to a person", locale="en")
     said = chat(client, "never mind, I found it", session_id=other["session_id"])
     assert (said["action"], said["state"]) == ("withdrawn", "resolved") and said["rate_prompt"]
+    ticket = client.get(f"/api/agent/tickets/{other['ticket_id']}", headers=staff.agent).json()
+    assert [e["kind"] for e in ticket["events"]] == ["withdraw"]
 
 
 def test_ratings_are_reported_per_language_agent_and_bot(both: tuple[TestClient, Staff]) -> None:

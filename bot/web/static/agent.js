@@ -525,6 +525,7 @@
       resolve: actor + " resolved the ticket",
       spam: actor + " marked the ticket as spam",
       reopen: "The shopper wrote again: ticket reopened",
+      withdraw: "The shopper said their question is answered: ticket closed",
     }[e.kind] || actor + ": " + e.kind;
     return h("div", { class: "event", text: text + " · " + timeOf(e.created_at) });
   }
