@@ -2,13 +2,13 @@
 
 Shoppers' messages are personal data (GDPR), so once they are older than the retention
 period their text goes: the question log's ``text`` becomes NULL, shopper messages and the
-previews and topics of resolved tickets become empty, feedback and rating comments NULL,
-agents' internal notes empty, and a conversation's visitor id and page address NULL (so an
-old conversation is no longer linked to the shopper's browser); e-mail addresses left for
-the follow-up are deleted (and the SMTP answers in the outbox, which may name them); photo
-files are deleted, their rows marked removed. Every row stays (but the address's), with its
-language, action, scores, entry and times, so stats, reports and cluster counts do not
-change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+previews, topics and pages of resolved tickets become empty, feedback and rating comments
+NULL, agents' internal notes empty, and a conversation's visitor id and page address NULL
+(so an old conversation is no longer linked to the shopper's browser); e-mail addresses
+left for the follow-up are deleted (and the SMTP answers in the outbox, which may name
+them); photo files are deleted, their rows marked removed. Every row stays (but the
+address's), with its language, action, scores, entry and times, so stats, reports and
+cluster counts do not change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
 the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
@@ -101,8 +101,10 @@ def purge_text(
         previews = _rowcount(s.execute(
             update(Ticket)
             .where(Ticket.created_at < cutoff, Ticket.state == "resolved",
-                   (Ticket.preview != "") | Ticket.asked_about.is_not(None))
-            .values(preview="", asked_about=None)  # the topic is the shopper's words too
+                   (Ticket.preview != "") | Ticket.asked_about.is_not(None)
+                   | Ticket.page_url.is_not(None))
+            # The topic is the shopper's words too; the page goes as the conversation's does.
+            .values(preview="", asked_about=None, page_url=None)
         ))
         notes = _rowcount(s.execute(
             update(TicketEvent)

@@ -119,6 +119,7 @@ def add_personal_data(db: Database, sid: str, days_ago: int, photos: PhotoStore)
         conv = s.get_one(Conversation, sid)
         conv.visitor_id, conv.page_url = f"visitor-{sid}", "https://shop.example/orders/4711"
         ticket = s.query(Ticket).filter_by(conversation_id=sid).one()
+        ticket.page_url = conv.page_url
         asked = s.query(Message).filter_by(conversation_id=sid, role="shopper").one()
         s.add(TicketEvent(ticket_id=ticket.id, actor="alice", kind="note",
                           text="Kundin heißt Jana Muster, Tel. 0151 2345678", created_at=at))
@@ -148,6 +149,8 @@ def test_notes_visitors_addresses_and_photos_go_too(db: Database, tmp_path: Path
         for sid, gone in ((old, True), (recent, False)):
             conv = s.get_one(Conversation, sid)
             assert (conv.visitor_id is None, conv.page_url is None) == (gone, gone)
+            ticket = s.query(Ticket).filter_by(conversation_id=sid).one()
+            assert (ticket.page_url is None, ticket.preview == "") == (gone, gone)
             events = s.query(TicketEvent).join(Ticket).filter(Ticket.conversation_id == sid)
             assert {e.kind: e.text for e in events} == {
                 "note": "" if gone else "Kundin heißt Jana Muster, Tel. 0151 2345678",
