@@ -1,8 +1,9 @@
 """Edit FAQ YAML files in place, keeping the lead's comments and formatting outside the edit.
 
-Every edit follows the same steps, under one module-level lock:
+Every edit follows the same steps, holding the FAQ folder's edit lock (bot/faq/swap.py, one
+edit at a time across the processes of this machine):
 
-1. find the file and the entry (or the file an entry is appended to);
+1. read the file's bytes and find the entry in them (or the file an entry is appended to);
 2. cut the entry's lines out of the file, edit them with ruamel.yaml's round-trip loader and
    splice the re-dumped entry back, so every byte outside the edited entry stays as written
    (ruamel keeps the comments, order, quoting and block styles inside the entry too);
@@ -10,21 +11,17 @@ Every edit follows the same steps, under one module-level lock:
    directory as it would be (the file itself plus the cross-file checks for duplicate ids and
    phrasings) and check that the edit changed exactly what was asked;
 4. refuse with :class:`~bot.errors.FaqError` (path:line reasons) leaving the file untouched,
-   or replace the file atomically with ``os.replace``.
-
-The lock serialises edits within one process; a file that changed on disk while an edit was
-being prepared (a lead saving by hand) makes the edit fail with ConflictError instead of
-overwriting the lead's work.
+   or, if the file still holds the bytes read in step 1, replace it atomically (``os.replace``).
+   If someone changed it meanwhile (a hand save), the edit runs again on the new bytes; a
+   real conflict (the entry is gone, the answer is not the one the lead saw) is refused with
+   ConflictError (HTTP 409), so nobody's work is overwritten.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
-import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,20 +29,20 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.errors import ConflictError, FaqError, InputError, NotFoundError, Problem
-
-# cross_checks: the same duplicate id/phrasing checks load_faq runs, on the would-be files.
 from bot.faq import roundtrip as rt
-from bot.faq.load import Entry, cross_checks, faq_files, normalise_phrasing, parse_file
+from bot.faq import swap
+from bot.faq.load import Entry, faq_files, normalise_phrasing, parse_bytes
 from bot.settings import ISO_639_1
 
 logger = logging.getLogger(__name__)
 
-_LOCK = threading.RLock()
 _STEM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
 
 def read_entry(faq_dir: Path, entry_id: str, default_language: str = "en") -> tuple[Path, Entry]:
     """Return the file holding an entry and the entry as written there now."""
-    return _find_entry_file(faq_dir, entry_id, default_language)
+    path, _data, entry = _read_entry(faq_dir, entry_id, default_language)
+    return path, entry
 
 
 def edit_answer(
@@ -63,121 +60,35 @@ def edit_answer(
     ``expected`` is the answer as the lead last saw it ("" for none): when the file says
     otherwise now, someone else saved meanwhile and ConflictError leaves the file alone.
     """
-    with _LOCK:
-        _path, entry = _find_entry_file(faq_dir, entry_id, default_language)
+    seen: list[str | None] = []
+
+    def check(entry: Entry) -> None:  # on the bytes the edit is made on, every try
         before = entry.answer.get(lang)
         if expected is not None and (before or "") != expected.strip():
             raise ConflictError(f"the {lang} answer of {entry_id} changed since you opened it "
                                 "(someone else saved it); look at it again before saving")
         if before == text.strip() and lang not in entry.drafts:
             raise InputError("nothing changed: the answer already reads so")
-        path = set_answers(faq_dir, entry_id, {lang: text}, False, author,
-                           default_language=default_language, overwrite=True)
-    return path, before
+        seen[:] = [before]
+
+    path = _set_answers(faq_dir, entry_id, {lang: text}, False, author, default_language,
+                        True, check)
+    return path, seen[0]
 
 
-def _find_entry_file(faq_dir: Path, entry_id: str, default_language: str) -> tuple[Path, Entry]:
+def _read_entry(faq_dir: Path, entry_id: str, default_language: str) -> tuple[Path, bytes, Entry]:
+    """Return the file holding an entry, the bytes it was found in, and the entry."""
     for path in faq_files(faq_dir):
-        for entry in parse_file(path, default_language).entries:
+        try:
+            data = path.read_bytes()
+        except OSError:  # renamed or removed since it was listed (validate reports such)
+            continue
+        for entry in parse_bytes(data, str(path), default_language).entries:
             if entry.id == entry_id:
-                return path, entry
+                return path, data, entry
     raise NotFoundError(
         f"no entry '{entry_id}' in {faq_dir} (or it has errors: run 'faqbot validate')"
     )
-
-
-def _norm_problem(p: Problem) -> tuple[str, str]:
-    # Line numbers move when an entry grows, so compare problems without them.
-    return p.path, re.sub(r":\d+\b", ":#", p.message)
-
-
-def _validate(
-    faq_dir: Path, path: Path, candidate: Path, default_language: str
-) -> tuple[list[Problem], list[Entry]]:
-    """Return the errors the edit would add to the FAQ dir, and the candidate's entries."""
-    display = str(path)
-    others: list[Entry] = []
-    before_entries: list[Entry] = []
-    before_problems: list[Problem] = []
-    after_problems: list[Problem] = []
-    for other in faq_files(faq_dir):
-        if other == path:
-            continue
-        res = parse_file(other, default_language)
-        others.extend(res.entries)
-        before_problems.extend(res.errors)
-        after_problems.extend(res.errors)
-    if path.exists():
-        old = parse_file(path, default_language, display=display)
-        before_entries = old.entries
-        before_problems.extend(old.errors)
-    new = parse_file(candidate, default_language, display=display)
-    after_problems.extend(new.errors)
-    before_problems.extend(cross_checks([*others, *before_entries]))
-    after_problems.extend(cross_checks([*others, *new.entries]))
-    known = {_norm_problem(p) for p in before_problems if p.severity == "error"}
-    added = [p for p in after_problems if p.severity == "error" and _norm_problem(p) not in known]
-    return added, new.entries
-
-
-def _strip_place(entry: Entry) -> Entry:
-    return dataclasses.replace(entry, line=0, path="")
-
-
-def _commit(
-    faq_dir: Path,
-    path: Path,
-    original: bytes | None,
-    new_text: str,
-    default_language: str,
-    expect: Mapping[str, Entry | None],
-) -> None:
-    """Validate ``new_text`` as ``path`` and swap it in atomically, or raise and leave it be.
-
-    ``expect`` maps entry ids to what they must be after the edit (None: must not change).
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(new_text.encode("utf-8"))
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        problems, entries = _validate(faq_dir, path, tmp, default_language)
-        if problems:
-            raise FaqError(problems)
-        _check_expected(path, original, entries, expect, default_language)
-        current = path.read_bytes() if path.exists() else None
-        if current != original:
-            raise ConflictError(f"{path} changed on disk while it was being edited; try again")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _check_expected(
-    path: Path,
-    original: bytes | None,
-    entries: list[Entry],
-    expect: Mapping[str, Entry | None],
-    default_language: str,
-) -> None:
-    """Make sure the file holds exactly the intended change (a guard on the splicing)."""
-    before: dict[str, Entry] = {}
-    if original is not None:
-        before = {e.id: e for e in parse_file(path, default_language).entries}
-    after = {e.id: e for e in entries}
-    wanted = {k: _strip_place(v) for k, v in before.items()}
-    for entry_id, entry in expect.items():
-        if entry is not None:
-            wanted[entry_id] = _strip_place(entry)
-    got = {k: _strip_place(v) for k, v in after.items()}
-    if got != wanted:
-        differ = sorted(k for k in set(got) | set(wanted) if got.get(k) != wanted.get(k))
-        raise FaqError(
-            [Problem(str(path), 0, "the edit would change more than intended "
-                     f"(entries {', '.join(differ)}); edit this file by hand")]
-        )
 
 
 def _edit_entry(
@@ -186,14 +97,37 @@ def _edit_entry(
     default_language: str,
     mutate: Callable[[CommentedMap, Entry, int], Entry | None],
 ) -> Path:
-    """Apply ``mutate`` to one entry in its file; ``mutate`` returns the expected entry."""
-    path, old_entry = _find_entry_file(faq_dir, entry_id, default_language)
-    original = path.read_bytes()
+    """Apply ``mutate`` to one entry in its file; ``mutate`` returns the expected entry.
+
+    ``mutate`` may run more than once (on the new bytes when the file changed meanwhile).
+    """
+    def once(again: bool) -> Path:
+        try:
+            path, original, old_entry = _read_entry(faq_dir, entry_id, default_language)
+        except NotFoundError:
+            if again:  # it was there a moment ago: removed or renamed by hand meanwhile
+                raise ConflictError(swap.CHANGED_MEANWHILE) from None
+            raise
+        _edit_bytes(faq_dir, path, original, old_entry, default_language, mutate)
+        return path
+
+    return swap.retrying(faq_dir, once)
+
+
+def _edit_bytes(
+    faq_dir: Path,
+    path: Path,
+    original: bytes,
+    old_entry: Entry,
+    default_language: str,
+    mutate: Callable[[CommentedMap, Entry, int], Entry | None],
+) -> None:
+    """Splice ``mutate``'s change of one entry into the file's ``original`` bytes, commit it."""
     text = original.decode("utf-8")
     lines = text.splitlines(keepends=True)
     outline = rt.outline(text, str(path))
     spans = rt.entry_spans(lines, outline)
-    index = next(i for i, item in enumerate(outline.items) if item[0] == entry_id)
+    index = next(i for i, item in enumerate(outline.items) if item[0] == old_entry.id)
     span = spans[index]
     entry_text = rt.dedent(lines[span.start:span.end], span.dash_col)
     if not entry_text.endswith("\n"):
@@ -203,15 +137,14 @@ def _edit_entry(
     item = rt.load(y, entry_text, str(path), span.start)[0]
     expected = mutate(item, old_entry, span.dash_col + 3 * style.mapping)
     if expected is None:
-        return path  # nothing to change
+        return  # nothing to change
     new_entry_text = rt.restore(lines[span.start:span.end],
                                 rt.indent(rt.dump(y, [item]), span.dash_col))
     tail = "".join(lines[span.end:])
     if span.end == len(lines) and not text.endswith("\n"):
         new_entry_text = new_entry_text.rstrip("\n")
     new_text = "".join(lines[:span.start]) + new_entry_text + tail
-    _commit(faq_dir, path, original, new_text, default_language, {entry_id: expected})
-    return path
+    swap.commit(faq_dir, path, original, new_text, default_language, {old_entry.id: expected})
 
 
 def _check_lang(lang: str) -> None:
@@ -271,12 +204,11 @@ def add_phrasings(
                 seq.yaml_add_eol_comment(f"# {note}", i, column=0)
         qs = dict(old.questions)
         qs[lang] = (*qs.get(lang, ()), *new)
-        added.extend(new)
+        added[:] = new  # (a second try replaces the first one's)
         return dataclasses.replace(old, questions=qs)
 
     added: list[str] = []
-    with _LOCK:
-        path = _edit_entry(faq_dir, entry_id, default_language, mutate)
+    path = _edit_entry(faq_dir, entry_id, default_language, mutate)
     if added:
         logger.info("faq edit by %s: %d %s phrasing(s) added to %s in %s", author, len(added),
                     lang, entry_id, path.name)
@@ -296,7 +228,7 @@ def add_phrasings_in_languages(
     file goes back to the bytes it had before the first call (unless someone changed it
     since). Raises FaqError with the reasons of the refused language.
     """
-    with _LOCK:
+    with swap.edit_lock(faq_dir):  # one turn for all languages: no other edit between them
         before = {p: p.read_bytes() for p in faq_files(faq_dir)}
         written: tuple[Path, bytes] | None = None
         try:
@@ -308,21 +240,11 @@ def add_phrasings_in_languages(
             if written is not None:
                 path, ours = written
                 if path in before and path.read_bytes() == ours:
-                    _write_atomically(path, before[path])
+                    swap.write_atomically(path, before[path])
             raise
     if written is None:
         raise InputError("choose at least one question to add")
     return written[0]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def set_answers(
@@ -342,6 +264,20 @@ def set_answers(
     the entry's ``drafts:`` list (a machine draft waiting for review); without it, a
     language written over a draft leaves that list (the lead reviewed it).
     """
+    return _set_answers(faq_dir, entry_id, answers, draft, author, default_language, overwrite)
+
+
+def _set_answers(
+    faq_dir: Path,
+    entry_id: str,
+    answers: Mapping[str, str],
+    draft: bool,
+    author: str,
+    default_language: str,
+    overwrite: bool,
+    check: Callable[[Entry], None] | None = None,
+) -> Path:
+    """Do :func:`set_answers`, first calling ``check`` on the entry as the edit reads it."""
     for lang in answers:
         _check_lang(lang)
     clean = {lang: text.strip() for lang, text in answers.items()}
@@ -349,6 +285,8 @@ def set_answers(
         raise InputError("answers must be non-empty text")
 
     def mutate(item: CommentedMap, old: Entry, indent: int) -> Entry | None:
+        if check is not None:
+            check(old)
         locked = sorted(lang for lang in clean if lang in old.answer and lang not in old.drafts)
         if locked and not overwrite:
             raise ConflictError(
@@ -384,8 +322,7 @@ def set_answers(
         merged.update(clean)
         return dataclasses.replace(old, answer=merged, drafts=tuple(drafts))
 
-    with _LOCK:
-        path = _edit_entry(faq_dir, entry_id, default_language, mutate)
+    path = _edit_entry(faq_dir, entry_id, default_language, mutate)
     if clean:
         logger.info("faq edit by %s: %s answer(s) in %s written to %s in %s", author,
                     "draft" if draft else "reviewed", ",".join(clean), entry_id, path.name)
@@ -433,7 +370,8 @@ def add_entry(
     """Append a new entry to faq_dir/<file_stem>.yaml (created if missing); return its path."""
     if not _STEM_RE.fullmatch(file_stem):
         raise InputError(f"file name {file_stem!r} must match [a-z0-9][a-z0-9_-]* (no path)")
-    with _LOCK:
+
+    def once(_again: bool) -> Path:
         path = faq_dir / f"{file_stem}.yaml"
         if not path.exists() and (faq_dir / f"{file_stem}.yml").exists():
             path = faq_dir / f"{file_stem}.yml"
@@ -484,9 +422,12 @@ def add_entry(
             raise FaqError([Problem(str(path), 1, "'entries' is not a block list; "
                                     "add the entry by hand")])
         expected = _expected_new_entry(path, entry)
-        _commit(faq_dir, path, original, new_text, default_language, expected)
-        logger.info("faq edit by %s: entry %s added to %s", author, entry["id"], path.name)
+        swap.commit(faq_dir, path, original, new_text, default_language, expected)
         return path
+
+    path = swap.retrying(faq_dir, once)
+    logger.info("faq edit by %s: entry %s added to %s", author, entry["id"], path.name)
+    return path
 
 
 def _expected_new_entry(path: Path, entry: Mapping[str, Any]) -> dict[str, Entry | None]:

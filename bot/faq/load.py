@@ -335,6 +335,12 @@ def parse_file(path: Path, default_language: str = "en", display: str | None = N
     return LoadResult(list(parsed.entries), list(parsed.problems))
 
 
+def parse_bytes(data: bytes, display: str, default_language: str = "en") -> LoadResult:
+    """Parse one FAQ file's bytes as read earlier (an edit compares what it read with now)."""
+    parsed = _parse_bytes(display, data, default_language)
+    return LoadResult(list(parsed.entries), list(parsed.problems))
+
+
 # A reload reads every file again; only files whose bytes changed are parsed again (a 5,000
 # entry FAQ takes ~1 s to parse, most of a one-entry re-index). Entries are immutable.
 @functools.lru_cache(maxsize=64)

@@ -265,13 +265,21 @@ class FaqRemote:
         # Untracked files left by an edit that was refused (a new YAML file, say).
         self._run("clean", "-f", "-d", "-q", "--", self.subpath or ".")
 
+    def _status(self) -> str:
+        """Return git's short status of the FAQ files (not of the clone's other files).
+
+        With FAQBOT_FAQ_REMOTE_PATH the edit lock of bot/faq/swap.py lies in the clone, beside
+        the FAQ folder; it is never a change to push or to reset.
+        """
+        return self._run("status", "--porcelain", "--", self.subpath or ".").stdout.strip()
+
     def sync(self) -> bool:
         """Fetch, then move the clone to the remote's head; return whether the files changed."""
         with self._locked():
             try:
                 before = self.head()
                 self._fetch()
-                dirty = bool(self._run("status", "--porcelain").stdout.strip())
+                dirty = bool(self._status())
                 target = self._remote_head()
                 if target != before or dirty:
                     if dirty:
@@ -303,7 +311,7 @@ class FaqRemote:
                     self._reset_to_remote()
                     result = apply()
                     self._run("add", "--all", "--", self.subpath or ".")
-                    if not self._run("status", "--porcelain").stdout.strip():
+                    if not self._status():
                         return result  # the edit changed nothing: nothing to commit
                     self._run("commit", "--quiet", "--no-verify", f"--author={author_line(author)}",
                               "-m", message)
