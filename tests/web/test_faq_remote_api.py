@@ -82,6 +82,21 @@ def test_an_edit_is_pushed_with_the_lead_as_author_and_answered(
     assert health["faq_remote"]["error"] is None and health["redis"] is None
 
 
+def test_an_answer_edit_is_pushed_not_left_in_the_clone(client: TestClient, remote: Path) -> None:
+    """The answer editor's route as the others: a commit on the remote, kept after a fetch."""
+    seen = client.get("/api/lead/entries/shipping-time", headers=LEAD)
+    assert seen.status_code == 200, seen.text  # read from the FAQ folder inside the clone
+    text = "Delivery takes 1 to 3 working days."
+    r = client.post("/api/lead/entries/shipping-time/answer", headers=LEAD,
+                    json={"language": "en", "text": text, "expected": seen.json()["answer"]["en"]})
+    assert r.status_code == 200, r.text
+    assert remote_log(remote)[0] == "Lena Lead|faq: en answer of shipping-time saved"
+    assert text in remote_file(remote, "faq/shop.yaml")
+    assert client.post("/api/lead/reload", headers=LEAD).status_code == 200  # fetch + reset
+    assert client.get("/api/lead/entries/shipping-time", headers=LEAD).json()["answer"]["en"] \
+        == text
+
+
 def test_a_refused_edit_pushes_nothing(client: TestClient, remote: Path) -> None:
     before = remote_log(remote)
     # The same phrasing as another entry's: refused by validation, with the reason.

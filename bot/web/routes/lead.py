@@ -270,7 +270,7 @@ def lead_entries(sv: ServicesDep) -> EntriesOut:
 def lead_entry(entry_id: str, sv: ServicesDep) -> EntryDetailOut:
     """Return one entry as its file holds it now (the page edits from this)."""
     s = sv.settings
-    path, e = faq_edit.read_entry(s.faq_dir, entry_id, s.default_language)
+    path, e = faq_edit.read_entry(s.faq_files_dir, entry_id, s.default_language)
     titles = e.questions.get(s.default_language) or next(iter(e.questions.values()), ())
     return EntryDetailOut(id=e.id, file=path.stem, category=e.category,
                           title=titles[0] if titles else e.id,
@@ -301,12 +301,19 @@ def lead_edit_answer(entry_id: str, body: AnswerIn, sv: ServicesDep,
 
 def _edit_answer(sv: Services, entry_id: str, lang: str, text: str, author: str,
                  expected: str | None) -> tuple[Path, str | None]:
+    # Where the FAQ lives, as every other edit: with FAQBOT_FAQ_REMOTE a pushed commit (an
+    # answer written only into the clone was reset away at the next fetch: acknowledged, lost).
     s = sv.settings
-    try:
-        return faq_edit.edit_answer(s.faq_dir, entry_id, lang, text, author, expected=expected,
-                                    default_language=s.default_language)
-    except FaqError as exc:
-        raise EditRefused(f"the edit was refused, nothing was written:\n{exc}") from None
+    before: list[str | None] = [None]
+
+    def run() -> Path:
+        path, before[0] = faq_edit.edit_answer(
+            s.faq_files_dir, entry_id, lang, text, author, expected=expected,
+            default_language=s.default_language)
+        return path
+
+    path = saved(sv, lambda: _edit(run), author, f"faq: {lang} answer of {entry_id} saved")
+    return path, before[0]
 
 
 @router.get("/feedback", response_model=EntryFeedbackListOut)
