@@ -8,9 +8,49 @@ Routes fill the response bodies from the services' dataclasses with
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Row ids are INTEGER columns: PostgreSQL's hold up to 2^31-1 and a bigger number in a query
+# is a database error (500), as is one over 2^63-1 on SQLite. An id past that cannot exist.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PhotoId = Annotated[int, Path(ge=1, le=MAX_ID)]
+After = Annotated[int, Query(ge=0, le=MAX_ID, description="the cursor: messages after it")]
+
+# The length limits the services check (after trimming, 413 beyond): stated in the schema,
+# not enforced by it, so that a request the schema allows is never refused for its length.
+COMMENT_CHARS = 1000
+REPLY_CHARS = 5000
+NOTE_CHARS = 5000
+MESSAGE_CHARS = 1000  # FAQBOT_MAX_MESSAGE_CHARS's default; create_app states the setting
+
+
+def check_text(value: Any) -> Any:
+    """Refuse NUL characters and lone surrogates anywhere in ``value`` (str, list or dict).
+
+    PostgreSQL refuses NUL in text (a 500) while SQLite stores it raw, and a lone surrogate
+    such as "\\ud800" cannot be encoded as UTF-8 by either driver (a 500): both are a 422
+    naming the field, on both databases.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the text is not valid Unicode (a lone surrogate)") from None
+    elif isinstance(value, list):
+        for item in value:
+            check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key)
+            check_text(item)
+    return value
 
 
 class Body(BaseModel):
@@ -19,10 +59,22 @@ class Body(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class In(Body):
+    """Base of the request bodies: every text in them is checked once, here."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any) -> Any:
+        return check_text(value)
+
+
 # ---- shoppers ----
-class ChatIn(Body):
+class ChatIn(In):
     session_id: str | None = Field(None, max_length=128)
-    message: str = Field("", description="1..1000 characters after trimming (else 400/413)")
+    message: str = Field(
+        "", json_schema_extra={"maxLength": MESSAGE_CHARS},
+        description=f"1..{MESSAGE_CHARS} characters after trimming and Unicode NFKC "
+        "normalisation (else 400/413); no NUL")
     language: str | None = Field(None, max_length=35, description="explicit switch: forces it")
     locale: str | None = Field(None, max_length=35, description="browser locale, a hint only")
     market: str | None = Field(None, max_length=8)
@@ -99,7 +151,7 @@ class MessagesOut(Body):
     rated: bool
 
 
-class ContactIn(Body):
+class ContactIn(In):
     email: str = Field(max_length=320)
     page: str | None = Field(None, max_length=2000,
                              description="the page the chat is on; the e-mail links back to it")
@@ -129,9 +181,10 @@ class WithdrawOut(Body):
     rate_prompt: str | None
 
 
-class RatingIn(Body):
+class RatingIn(In):
     score: int = Field(ge=1, le=5, description="1 (bad) to 5 (great)")
-    comment: str | None = Field(None, description="up to 1000 characters (else 413)")
+    comment: str | None = Field(None, json_schema_extra={"maxLength": COMMENT_CHARS},
+                                description=f"up to {COMMENT_CHARS} characters (else 413)")
 
 
 class RatingOut(Body):
@@ -140,11 +193,12 @@ class RatingOut(Body):
     notice: str
 
 
-class FeedbackIn(Body):
+class FeedbackIn(In):
     session_id: str = Field(max_length=128)
-    message_id: int
+    message_id: Id
     helpful: bool
-    comment: str | None = Field(None, description="up to 1000 characters (else 413)")
+    comment: str | None = Field(None, json_schema_extra={"maxLength": COMMENT_CHARS},
+                                description=f"up to {COMMENT_CHARS} characters (else 413)")
 
 
 class FeedbackOut(Body):
@@ -255,8 +309,9 @@ class TicketDetailOut(TicketOut):
     asked_about_for_agent: str | None
 
 
-class ReplyIn(Body):
-    text: str
+class ReplyIn(In):
+    text: str = Field(json_schema_extra={"maxLength": REPLY_CHARS},
+                      description=f"1..{REPLY_CHARS} characters after trimming (else 400/413)")
     language: str | None = Field(
         None, max_length=8,
         description="what the text is written in (default: yours); an FAQ answer inserted "
@@ -446,28 +501,28 @@ class ClustersOut(Body):
     elapsed_ms: float
 
 
-class AddPhrasingsIn(Body):
+class AddPhrasingsIn(In):
     entry_id: str = Field(max_length=200)
-    question_ids: list[int] = Field(default_factory=list, max_length=200,
-                                    description="logged questions (their language is known)")
+    question_ids: list[Id] = Field(default_factory=list, max_length=200,
+                                   description="logged questions (their language is known)")
     questions: list[str] = Field(default_factory=list, max_length=200,
                                  description="free texts (language: `lang`, else detected)")
     lang: str | None = Field(None, max_length=8, description="force one language for all")
     cluster: str | None = Field(None, max_length=32, description="the cluster acted on")
 
 
-class NewEntryIn(Body):
+class NewEntryIn(In):
     file: str = Field(max_length=100, description="file stem in faq_data/, e.g. 'payments'")
     id: str = Field(max_length=200)
     category: str | None = Field(None, max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=20)
     questions: dict[str, list[str]] = Field(default_factory=dict)
-    question_ids: list[int] = Field(default_factory=list, max_length=200)
+    question_ids: list[Id] = Field(default_factory=list, max_length=200)
     answer: dict[str, str]
     cluster: str | None = Field(None, max_length=32)
 
 
-class DismissIn(Body):
+class DismissIn(In):
     key: str = Field(max_length=32)
     reason: str | None = Field(None, max_length=200)
 
@@ -524,7 +579,7 @@ class EntryDetailOut(Body):
     drafts: list[str] = Field(description="answers that are unreviewed machine drafts")
 
 
-class AnswerIn(Body):
+class AnswerIn(In):
     language: str = Field(max_length=8)
     text: str = Field(max_length=5000, description="Markdown subset, as in the YAML")
     expected: str | None = Field(

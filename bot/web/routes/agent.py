@@ -18,7 +18,16 @@ from bot.chat.photos import photo_file
 from bot.matching.language import supported_language
 from bot.runtime.events import RESYNC
 from bot.web.deps import AgentDep, AgentLanguage, ServicesDep, require_agent
-from bot.web.schemas import ERRORS, ReplyIn, ReplyOut, TicketDetailOut, TicketOut, TicketsOut
+from bot.web.schemas import (
+    ERRORS,
+    PhotoId,
+    ReplyIn,
+    ReplyOut,
+    TicketDetailOut,
+    TicketId,
+    TicketOut,
+    TicketsOut,
+)
 
 KEEPALIVE_SECONDS = 15.0
 router = APIRouter(prefix="/api/agent", tags=["agent"], responses=ERRORS,
@@ -52,7 +61,7 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetailOut)
-def get_ticket(ticket_id: int, sv: ServicesDep, language: AgentLanguage) -> TicketDetailOut:
+def get_ticket(ticket_id: TicketId, sv: ServicesDep, language: AgentLanguage) -> TicketDetailOut:
     """Return a ticket with its transcript (each line also in the agent's language), its
     notes and history, the customer's context and what a reply can be translated from."""
     detail = sv.chat.ticket_detail(ticket_id, language)
@@ -77,7 +86,7 @@ def get_ticket(ticket_id: int, sv: ServicesDep, language: AgentLanguage) -> Tick
 
 
 @router.post("/tickets/{ticket_id}/claim", response_model=TicketOut)
-def claim_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
+def claim_ticket(ticket_id: TicketId, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Take a ticket; 409 when another agent holds it."""
     ticket = sv.chat.claim(ticket_id, agent.name)
     sv.announce(ticket_id=ticket_id, what="claimed")
@@ -86,7 +95,7 @@ def claim_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
 
 @router.post("/tickets/{ticket_id}/reply", response_model=ReplyOut)
 def reply_ticket(
-    ticket_id: int, body: ReplyIn, sv: ServicesDep, agent: AgentDep, language: AgentLanguage
+    ticket_id: TicketId, body: ReplyIn, sv: ServicesDep, agent: AgentDep, language: AgentLanguage
 ) -> ReplyOut:
     """Send a reply into the shopper's conversation (translated when a pack covers the pair;
     else as written, and the shopper is told)."""
@@ -98,7 +107,7 @@ def reply_ticket(
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
-def resolve_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
+def resolve_ticket(ticket_id: TicketId, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Close a ticket (open, or held by this agent)."""
     ticket = sv.chat.resolve(ticket_id, agent.name)
     sv.announce(ticket.session_id, ticket_id, "resolved")
@@ -106,7 +115,7 @@ def resolve_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOu
 
 
 @router.post("/tickets/{ticket_id}/release", response_model=TicketOut)
-def release_ticket(ticket_id: int, sv: ServicesDep, agent: AgentDep) -> TicketOut:
+def release_ticket(ticket_id: TicketId, sv: ServicesDep, agent: AgentDep) -> TicketOut:
     """Give a held ticket back to the queue."""
     ticket = sv.chat.release(ticket_id, agent.name)
     sv.announce(ticket_id=ticket_id, what="released")
@@ -151,7 +160,7 @@ async def agent_events(
 @router.get("/photos/{photo_id}", response_class=Response, responses={
     200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
           "description": "the re-encoded photo"}})
-def get_photo(photo_id: int, sv: ServicesDep) -> FileResponse:
+def get_photo(photo_id: PhotoId, sv: ServicesDep) -> FileResponse:
     """Return a shopper's photo (agents only; no shared cache may keep it)."""
     name, content_type = photo_file(sv.db, photo_id)
     return FileResponse(sv.photos.path(name), media_type=content_type, headers={

@@ -26,7 +26,17 @@ from bot.web.deps import (
     reading_language,
     require_agent,
 )
-from bot.web.schemas import ERRORS, Body, EventOut, MessageOut, TicketOut
+from bot.web.schemas import (
+    ERRORS,
+    NOTE_CHARS,
+    Body,
+    EventOut,
+    Id,
+    In,
+    MessageOut,
+    TicketId,
+    TicketOut,
+)
 
 MAX_BULK = 200
 
@@ -48,11 +58,13 @@ class PeopleOut(Body):
     people: list[PersonOut]
 
 
-class NoteIn(Body):
-    text: str = Field(description="1..5000 characters; only agents ever see it")
+class NoteIn(In):
+    text: str = Field(json_schema_extra={"maxLength": NOTE_CHARS},
+                      description=f"1..{NOTE_CHARS} characters after trimming (else 400); "
+                      "only agents ever see it")
 
 
-class AssignIn(Body):
+class AssignIn(In):
     to: str = Field(max_length=64, description="an active person's name")
     from_: str | None = Field(
         None, alias="from", max_length=64,
@@ -60,8 +72,8 @@ class AssignIn(Body):
     )
 
 
-class BulkIn(Body):
-    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+class BulkIn(In):
+    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
     action: Literal["resolve", "spam"]
 
 
@@ -140,7 +152,7 @@ def list_people(sv: ServicesDep, person: AgentDep) -> PeopleOut:
 
 @router.post("/agent/tickets/{ticket_id}/notes", response_model=EventOut, tags=["agent"],
              dependencies=agent_only)
-def add_note(ticket_id: int, body: NoteIn, sv: ServicesDep, person: AgentDep) -> EventOut:
+def add_note(ticket_id: TicketId, body: NoteIn, sv: ServicesDep, person: AgentDep) -> EventOut:
     """Add an internal note: in the console's transcript, never shown to the shopper."""
     note = sv.inbox.add_note(ticket_id, person.name, body.text)
     sv.announce(ticket_id=ticket_id, what="note")  # other consoles only: never the shopper
@@ -149,7 +161,7 @@ def add_note(ticket_id: int, body: NoteIn, sv: ServicesDep, person: AgentDep) ->
 
 @router.post("/agent/tickets/{ticket_id}/assign", response_model=TicketOut, tags=["agent"],
              dependencies=agent_only)
-def assign(ticket_id: int, body: AssignIn, sv: ServicesDep, person: AgentDep) -> TicketOut:
+def assign(ticket_id: TicketId, body: AssignIn, sv: ServicesDep, person: AgentDep) -> TicketOut:
     """Give a ticket to someone (yourself: take it over); 409 if it moved meanwhile."""
     to = _assignee(sv, body.to, person.development)
     moved = sv.inbox.assign(ticket_id, person.name, to, body.from_,
@@ -172,7 +184,7 @@ def _assignee(sv: Services, name: str, development: bool) -> str:
 
 @router.post("/agent/tickets/{ticket_id}/spam", response_model=TicketOut, tags=["agent"],
              dependencies=agent_only)
-def mark_spam(ticket_id: int, sv: ServicesDep, person: AgentDep) -> TicketOut:
+def mark_spam(ticket_id: TicketId, sv: ServicesDep, person: AgentDep) -> TicketOut:
     """Close a ticket as spam: no notice to the shopper, left out of response times."""
     ticket = sv.inbox.mark_spam(ticket_id, person.name)
     sv.announce(ticket_id=ticket_id, what="resolved")

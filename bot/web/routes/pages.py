@@ -51,6 +51,8 @@ def page_lead() -> FileResponse:
 
 @router.get("/static/{path:path}")
 def page_static(path: str) -> FileResponse:
+    if "\x00" in path:  # Path.resolve() raises ValueError on it: no file has one
+        raise NotFoundError(f"no static file {path!r}")
     root = STATIC_DIR.resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 
 from bot.chat.images import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_MESSAGE, PhotoRejected, clean_image
 from bot.chat.photos import photo_message
@@ -17,6 +19,8 @@ from bot.web.deps import Services, ServicesDep, client_ip
 from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
     ERRORS,
+    MAX_ID,
+    After,
     ChatIn,
     ChatOut,
     ConfigOut,
@@ -35,14 +39,37 @@ from bot.web.schemas import (
 from bot.web.uploads import Upload, read_upload
 
 SSE_KEEPALIVE_SECONDS = 15.0
+_EVENT_ID = re.compile(r"[0-9]{1,10}")
 
-router = APIRouter(prefix="/api", tags=["shopper"], responses=ERRORS)
+
+class AddressLimitedRoute(APIRoute):
+    """A route with a body counts the caller's address against the per-IP limit first.
+
+    FastAPI reads and parses the body before any dependency runs: a flood of large bodies
+    would be read in full before its 429 (issue 14).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def limited(request: Request) -> Response:
+            sv: Services = request.app.state.services
+            await run_in_threadpool(sv.ip_limit.hit, client_ip(request))
+            return await handler(request)
+
+        return limited
+
+
+router = APIRouter(prefix="/api", tags=["shopper"], responses=ERRORS,
+                   route_class=AddressLimitedRoute)
 
 
 @router.post("/chat", response_model=ChatOut)
-def post_chat(body: ChatIn, request: Request, sv: ServicesDep) -> ChatOut:
+def post_chat(body: ChatIn, sv: ServicesDep) -> ChatOut:
     """Send one shopper message; start a conversation with ``session_id`` null."""
-    sv.ip_limit.hit(client_ip(request))
+    # The address was counted before the body was read (AddressLimitedRoute).
     if body.session_id:
         sv.conversation_limit.hit(body.session_id)
     result = sv.chat.chat(ChatRequest(
@@ -67,7 +94,7 @@ def _queue_change(result: ChatResult) -> str | None:
 def get_messages(
     session_id: str,
     sv: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: After = 0,
     visible: Annotated[bool, Query(description="false from a background tab")] = True,
 ) -> MessagesOut:
     """Return the conversation's messages after the cursor (poll with the returned cursor)."""
@@ -89,12 +116,13 @@ async def get_events(
     session_id: str,
     request: Request,
     sv: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: After = 0,
     timeout: Annotated[float, Query(ge=1, le=3600, description="close after (s)")] = 300,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Stream new messages as server-sent events; the browser reconnects with Last-Event-ID."""
-    if last_event_id and last_event_id.isdigit():
+    # Only an id this server could have sent counts ("²".isdigit() is true, 2^63 overflows).
+    if last_event_id and _EVENT_ID.fullmatch(last_event_id) and int(last_event_id) <= MAX_ID:
         after = max(after, int(last_event_id))
     # Listen before the first read, so a message added in between still wakes the stream.
     sub = sv.events.open(f"conversation:{session_id}")
@@ -136,9 +164,9 @@ async def get_events(
 
 
 @router.post("/feedback", response_model=FeedbackOut)
-def post_feedback(body: FeedbackIn, request: Request, sv: ServicesDep) -> FeedbackOut:
+def post_feedback(body: FeedbackIn, sv: ServicesDep) -> FeedbackOut:
     """Say whether a bot reply helped; "not helpful" offers a person."""
-    sv.ip_limit.hit(client_ip(request))
+    # The address was counted before the body was read (AddressLimitedRoute).
     sv.conversation_limit.hit(body.session_id)
     return FeedbackOut.model_validate(
         sv.chat.feedback(body.session_id, body.message_id, body.helpful, body.comment)
@@ -157,9 +185,9 @@ def post_withdraw(session_id: str, request: Request, sv: ServicesDep) -> Withdra
 
 @router.post("/conversations/{session_id}/rating", response_model=RatingOut,
              responses={409: {"description": "already rated (a comment may follow once)"}})
-def post_rating(session_id: str, body: RatingIn, request: Request, sv: ServicesDep) -> RatingOut:
+def post_rating(session_id: str, body: RatingIn, sv: ServicesDep) -> RatingOut:
     """Rate the conversation 1-5 (once; the same score again may add a comment)."""
-    sv.ip_limit.hit(client_ip(request))
+    # The address was counted before the body was read (AddressLimitedRoute).
     sv.conversation_limit.hit(session_id)
     return RatingOut.model_validate(sv.chat.rate(session_id, body.score, body.comment))
 
@@ -177,7 +205,7 @@ def post_contact(
     session_id: str, body: ContactIn, request: Request, sv: ServicesDep
 ) -> ContactOut:
     """Leave an e-mail address after a handoff: replies not read in the chat are mailed."""
-    sv.ip_limit.hit(client_ip(request))
+    # The address was counted before the body was read (AddressLimitedRoute).
     sv.conversation_limit.hit(session_id)
     return ContactOut.model_validate(
         sv.followup.set_contact(session_id, body.email, body.page, str(request.base_url)))
