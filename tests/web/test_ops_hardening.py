@@ -111,8 +111,13 @@ def test_a_stream_asking_for_an_hour_ends_at_the_servers_bound(base: str) -> Non
     with client_from("127.0.0.4") as http, \
             http.stream("GET", f"{base}/api/conversations/{sid}/events?timeout=3600") as r:
         assert r.status_code == 200
-        # FAQBOT_SSE_MAX_SECONDS=2 ends it; unbounded, this read would time out (30 s).
-        body = b"".join(r.iter_bytes())
+        # FAQBOT_SSE_MAX_SECONDS=2 ends it. Unbounded it would run an hour (keep-alives every
+        # 15 s): give up after a minute rather than hang.
+        body, given_up = b"", time.monotonic() + 60
+        for chunk in r.iter_bytes():
+            body += chunk
+            if time.monotonic() > given_up:
+                pytest.fail("the stream outlived FAQBOT_SSE_MAX_SECONDS=2 by a minute")
     assert body.startswith(b"retry:")
 
 
