@@ -7,6 +7,7 @@
     ├── EmbedderError             an embedding model could not be loaded or run
     ├── TranslationError          no pack / unsupported pair / model failure (callers degrade)
     ├── RemoteError               the FAQ git remote unreachable or refusing: nothing saved -> 503
+    ├── ServiceBusy               this server is at a capacity limit (event streams) -> 503
     ├── InputError                a bad request value (empty message, unknown language ...) -> 400
     │   ├── MessageTooLong        a message or comment over its length limit -> 413
     │   ├── RateLimited           too many requests from one client or conversation -> 429
@@ -69,6 +70,14 @@ class TranslationError(FaqbotError):
 
 class RemoteError(FaqbotError):
     """The FAQ's git remote cannot be reached or refused a push: nothing was saved."""
+
+
+class ServiceBusy(FaqbotError):
+    """This server is at one of its capacity limits; try again in ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InputError(FaqbotError):

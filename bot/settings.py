@@ -239,8 +239,25 @@ class Settings(BaseSettings):
     # A handoff within this many hours of the conversation's last resolved ticket reopens it
     # (the same matter, the agent who knows it); later, a new ticket is opened.
     reopen_hours: float = Field(24.0, ge=0)
+    # Hardening (issue 14). Server-sent event streams one server process holds open: per
+    # client address, per conversation, and in all (beyond: 429, and 503 over the total).
+    # 1,000 unbounded streams pushed a process's median chat answer from 10 to 107 ms.
+    sse_streams_per_address: int = Field(10, ge=1)
+    sse_streams_per_conversation: int = Field(3, ge=1)
+    sse_streams_per_worker: int = Field(200, ge=1)
+    # The longest a stream stays open before the client reconnects (its `timeout` is cut).
+    sse_max_seconds: float = Field(300.0, ge=1, le=3600)
+    # Polls of a conversation's messages per client address per minute (before the
+    # conversation's own 120): a widget polls every 2 s, so 600 is 20 shoppers behind one NAT.
+    poll_rate_limit_per_minute: int = Field(600, ge=1)
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed ("127.0.0.1",
+    # "10.0.0.5,10.0.0.6", "*" for any); empty: the header is ignored, the peer counts.
+    trusted_proxies: CommaList = Field(default_factory=list)
+    # A bearer key /metrics asks for (Authorization: Bearer KEY); unset: /metrics is open,
+    # so bind the server to a private interface or keep /metrics off the public proxy.
+    metrics_key: SecretStr | None = None
 
-    @field_validator("faq_remote", "redis_url", mode="before")
+    @field_validator("faq_remote", "redis_url", "metrics_key", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -272,7 +289,7 @@ class Settings(BaseSettings):
             return self.faq_dir / self.faq_remote_path
         return self.faq_dir
 
-    @field_validator("supported_languages", "cors_origins", mode="before")
+    @field_validator("supported_languages", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -35,8 +35,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     # access_log=False: the app writes its own JSON access line with the request id;
     # uvicorn's plain-text one repeated it (and the bench measures without it).
+    # proxy_headers=False: X-Forwarded-For counts only from FAQBOT_TRUSTED_PROXIES (the
+    # app applies it); uvicorn's default believed any 127.0.0.1 peer.
     uvicorn.run(create_app(s), host=args.host, port=args.port, log_level="info",
-                access_log=False)
+                access_log=False, proxy_headers=False)
     return 0
 
 

@@ -32,6 +32,11 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+try:  # POSIX; elsewhere no directory is known to be stale and none is removed
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
@@ -40,6 +45,9 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 logger = logging.getLogger("uvicorn.error")
 
 MAX_AUTO_WORKERS = 4
+# The folder the workers share (below), and the lock its supervisor holds while it runs.
+SHARED_DIR_PREFIX = "faqbot-workers-"
+SUPERVISOR_LOCK = "supervisor.lock"
 MAX_WORKERS = 64  # as FAQBOT_WORKERS allows: each worker holds the models (~400 MiB)
 
 
@@ -178,6 +186,57 @@ class BalancedMultiprocess(Multiprocess):
             self.processes[idx] = replacement
 
 
+def hold_shared_dir(shared_dir: Path) -> int | None:
+    """Lock ``shared_dir`` for this supervisor's life; return the lock's descriptor.
+
+    The kernel drops an flock with its process, SIGKILL included, so a folder whose lock
+    can be taken is one nobody runs in any more.
+    """
+    if fcntl is None:
+        return None
+    # Locked before it gets its name: no other supervisor can find it free in between.
+    making = shared_dir / f".{SUPERVISOR_LOCK}"
+    fd = os.open(making, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    making.rename(shared_dir / SUPERVISOR_LOCK)
+    return fd
+
+
+def remove_stale_shared_dirs(parent: Path | None = None) -> list[Path]:
+    """Remove the shared folders of supervisors that were killed (SIGKILL, OOM); return them.
+
+    Issue 14: each `faqbot serve -w N` killed with SIGKILL left its folder (the rate-limit
+    file, the Prometheus files) in the temp folder for good. Only this user's folders whose
+    supervisor lock is free are removed; a folder with no lock file is some other version's
+    (or being made right now) and stays.
+    """
+    if fcntl is None:
+        return []
+    removed = []
+    parent = parent or Path(tempfile.gettempdir())
+    for folder in sorted(parent.glob(SHARED_DIR_PREFIX + "*")):
+        try:
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(folder / SUPERVISOR_LOCK, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # its supervisor is alive
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    if removed:
+        logger.info("removed %d shared folder(s) of killed servers: %s", len(removed),
+                    ", ".join(str(f) for f in removed))
+    return removed
+
+
 def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
           access_log: bool = False, environment: Mapping[str, str] | None = None) -> None:
     """Run ``app`` (an import string of an app factory) in ``workers`` processes on host:port.
@@ -189,8 +248,9 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
     prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is first imported, which in a
     worker can be before any code of ours runs; so the environment is the one channel.
     """
+    # proxy_headers=False: the app believes X-Forwarded-For only from FAQBOT_TRUSTED_PROXIES.
     config = Config(app, factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, access_log=access_log)
+                    log_level=log_level, access_log=access_log, proxy_headers=False)
     try:
         sockets = listening_sockets(host, port, workers)
     except OSError as exc:
@@ -202,7 +262,9 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
                 "a socket each" if len(sockets) == workers else "one shared socket")
     # What the workers share on this machine, for this server's lifetime: the rate-limit
     # counts (bot/runtime/limits.py) and the Prometheus counters (bot/web/metrics.py).
-    shared_dir = Path(tempfile.mkdtemp(prefix="faqbot-workers-"))
+    remove_stale_shared_dirs()
+    shared_dir = Path(tempfile.mkdtemp(prefix=SHARED_DIR_PREFIX))
+    lock = hold_shared_dir(shared_dir)
     (shared_dir / "metrics").mkdir()
     shared = {
         "FAQBOT_RATE_LIMIT_FILE": str(shared_dir / "ratelimit.sqlite"),
@@ -223,6 +285,8 @@ def serve(app: str, host: str, port: int, workers: int, log_level: str = "info",
             else:
                 os.environ[name] = value
         shutil.rmtree(shared_dir, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
     if supervisor.failed:
         sys.exit(STARTUP_FAILURE)
 

@@ -21,12 +21,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.matching.bot import FaqBot
 from bot.settings import Settings, load_settings
 from bot.translate.translator import NullTranslator, Translator, translator_from_settings
 from bot.web.deps import Jobs, Services
 from bot.web.errors import add_error_handlers
+from bot.web.headers import SecurityHeadersMiddleware
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
 from bot.web.middleware import RequestContextMiddleware
@@ -90,18 +92,24 @@ def create_app(
     add_error_handlers(app)
 
     # Starlette runs the middleware added last first: metrics see every request whole.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Content-Type", "X-Request-ID", "Authorization", "X-Agent-Key",
-                           "X-Agent-Language", "X-Lead-Key", "Last-Event-ID"],
+            # The shopper's headers only: the staff pages are served from this server, so
+            # no shop origin needs to send a key (Authorization, X-Agent-Key, X-Lead-Key).
+            allow_headers=["Content-Type", "X-Request-ID", "Last-Event-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
     app.add_middleware(MetricsMiddleware, metrics=sv.metrics)
+    if settings.trusted_proxies:
+        # Outermost: the rate limits and the access line see the shopper's address.
+        # `faqbot serve` turns uvicorn's own (which trusts 127.0.0.1) off.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if settings.environment != "development" and not settings.cors_origins:
         log.warning("FAQBOT_CORS_ORIGINS is empty: the widget works only on this server's origin")
     return app

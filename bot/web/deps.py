@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.chat.canned import CannedReplies
 from bot.chat.followup import Followup
 from bot.chat.inbox import Inbox
 from bot.chat.photos import PhotoStore
-from bot.chat.service import ChatService
+from bot.chat.service import SESSION_ID, ChatService
 from bot.chat.tickets import TicketStore, Triage
-from bot.errors import ForbiddenError, InputError, RemoteError
+from bot.errors import ForbiddenError, NotFoundError, RemoteError
 from bot.faq.remote import FaqRemote
 from bot.insights.clusters import Insights
 from bot.matching.bot import FaqBot
@@ -42,6 +43,7 @@ from bot.runtime.redis_link import RedisLink
 from bot.runtime.reloader import FaqSync, Reloader
 from bot.runtime.retention import RetentionJob
 from bot.runtime.smtp import SmtpMailer
+from bot.runtime.streams import StreamGate
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.people import People, Person
@@ -52,7 +54,8 @@ log = logging.getLogger(__name__)
 WEB_ROOT = Path(__file__).resolve().parent / "static"  # photos must never be stored under it
 
 POLLS_PER_MINUTE = 120  # a widget polling every 0.5 s at most, per conversation
-_LANG = re.compile(r"^[a-z]{2}$")
+# "de", or with a region such as "de-at" / "pt_br" (the region is not used).
+_LANG_TAG = re.compile(r"^[a-z]{2}(?:[-_][a-z0-9]{2,8})?$")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ class Services:
         )
         self.poll_limit: Limit = make_limit(shared, POLLS_PER_MINUTE, 60.0,
                                             "polls of this conversation", self.redis)
+        # Counted before the conversation's: a junk id never reaches the store (issue 14).
+        self.poll_ip_limit: Limit = make_limit(shared, settings.poll_rate_limit_per_minute,
+                                               60.0, "polls from this address", self.redis)
+        self.streams = StreamGate(settings.sse_streams_per_address,
+                                  settings.sse_streams_per_conversation,
+                                  settings.sse_streams_per_worker)
         self.metrics = Metrics()
         self.metrics.add_state(StateCollector(self.db, bot))
 
@@ -218,12 +227,22 @@ def lead_name(person: LeadDep) -> str:
 LeadName = Annotated[str, Depends(lead_name)]
 
 
-def reading_language(person: Person, default: str, header: str | None = None) -> str:
-    """Return the language a person reads: the X-Agent-Language header, theirs, the setting."""
-    if header:
-        code = header.strip().lower()[:2]
-        if not _LANG.match(code):
-            raise InputError("X-Agent-Language must be a two-letter code such as 'en'")
+def reading_language(person: Person, default: str, header: str | None = None,
+                     known: frozenset[str] | None = None) -> str:
+    """Return the language a person reads: the X-Agent-Language header, theirs, the setting.
+
+    The header is a code such as "de" or "de-AT" of a language in ``known`` (when given);
+    anything else is refused (422) rather than cut to two letters ("null" was read as "nu").
+    """
+    if header and header.strip():
+        value = header.strip().lower()
+        code = value[:2]
+        if not _LANG_TAG.match(value) or (known is not None and code not in known):
+            choices = f": one of {', '.join(sorted(known))}" if known else ""
+            raise RequestValidationError([{
+                "loc": ("header", "X-Agent-Language"), "type": "value_error",
+                "msg": f"{header.strip()[:20]!r} is not a language this desk supports; send a "
+                       f"two-letter code{choices}"}])
         return code
     return person.language or default
 
@@ -233,13 +252,26 @@ def agent_language(
     x_agent_language: Annotated[str | None, Header()] = None,
 ) -> str:
     """Return the language the calling agent reads (for machine translations)."""
-    return reading_language(person, sv.settings.agent_language, x_agent_language)
+    s = sv.settings
+    known = frozenset([*s.supported_languages, s.agent_language])
+    return reading_language(person, s.agent_language, x_agent_language, known)
 
 
 AgentLanguage = Annotated[str, Depends(agent_language)]
 
 
 def client_ip(request: Request) -> str:
-    """Return the caller's address (behind a proxy, run uvicorn with --forwarded-allow-ips)."""
+    """Return the caller's address: the peer, or X-Forwarded-For's when the peer is one of
+    FAQBOT_TRUSTED_PROXIES (bot/web/app.py applies it)."""
     return request.client.host if request.client else "unknown"
+
+
+def check_session_id(session_id: str) -> None:
+    """Refuse (404) an id this server cannot have made, before it is used as any key.
+
+    Ids are 32 hex digits (bot/chat/service.py accepts 8-64 of [A-Za-z0-9_-]); issue 14's
+    2,000 polls with 8 KB ids grew the rate-limit store from 4 KB to 32 MB.
+    """
+    if not SESSION_ID.match(session_id):
+        raise NotFoundError("no such conversation")
 

@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web.logs import request_id_var
+from bot.web.logs import loggable_path, request_id_var
 
 access_log = logging.getLogger("bot.access")
 
@@ -123,14 +123,14 @@ class RequestContextMiddleware:
                     await _too_large(exc.limit)(scope, receive, send_with_id)
         except Exception:
             access_log.exception("unhandled error", extra={"fields": {
-                "method": scope.get("method"), "path": path, "status": 500}})
+                "method": scope.get("method"), "path": loggable_path(path), "status": 500}})
             raise
         finally:
             request_id_var.reset(token)
         # Paths carry ids, never message text, so the access line is safe at INFO.
         client = scope.get("client")
         access_log.info("request", extra={"fields": {
-            "request_id": rid, "method": scope.get("method"), "path": path,
+            "request_id": rid, "method": scope.get("method"), "path": loggable_path(path),
             "status": status[0],
             "ms": round((time.perf_counter() - started) * 1000, 2),
             "client": client[0] if client else "unknown",

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -48,6 +49,13 @@ def test_a_taken_port_is_an_error() -> None:
 
 @pytest.fixture()
 def two_workers(tmp_path: Path) -> Iterator[str]:
+    with pid_server(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def pid_server(tmp_path: Path) -> Iterator[str]:
+    """Run the supervisor with the fake app and two workers, TMPDIR=``tmp_path``."""
     port = free_port()
     code = ("from bot.runtime.workers import serve; "
             f"serve('tests.support.pid_app:create_app', '127.0.0.1', {port}, 2, 'warning', False)")
@@ -132,6 +140,28 @@ def test_workers_stop_when_the_supervisor_is_killed(two_workers: str) -> None:
     while time.monotonic() < deadline and any(alive(pid) for pid in workers):
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers)
+
+
+def test_a_killed_supervisors_folder_is_removed_when_the_next_server_starts(
+    tmp_path: Path,
+) -> None:
+    # A folder some other (older) server made and holds no lock on is not ours to judge.
+    foreign = tmp_path / "faqbot-workers-foreign"
+    foreign.mkdir()
+    with pid_server(tmp_path) as url:
+        workers = set(pids_of_burst(url))
+        first = {p for p in tmp_path.glob("faqbot-workers-*") if p != foreign}
+        assert len(first) == 1
+        os.kill(parent_of(min(workers)), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+            time.sleep(0.2)
+        assert all(p.is_dir() for p in first)  # SIGKILL: nobody could clean up
+    with pid_server(tmp_path) as url:
+        assert len(set(pids_of_burst(url))) >= 1
+        now = {p for p in tmp_path.glob("faqbot-workers-*") if p != foreign}
+        assert len(now) == 1 and not now & first, (first, now)
+        assert foreign.is_dir()
 
 
 def parent_of(pid: int) -> int:

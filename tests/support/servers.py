@@ -102,13 +102,24 @@ def server_env(home: Path, **settings: str) -> dict[str, str]:
 @contextmanager
 def two_worker_server(home: Path, **env: str) -> Iterator[int]:
     """Start the server with FAQBOT_* ``env`` on top of test defaults; yield its port."""
+    with faqbot_serve(home, 2, **env) as port:
+        yield port
+
+
+@contextmanager
+def faqbot_serve(home: Path, workers: int, **env: str) -> Iterator[int]:
+    """Run `faqbot serve --workers N` on the tiny FAQ with FAQBOT_* ``env``; yield its port.
+
+    Its log (the JSON access lines included) is ``home``/server.log.
+    """
     write_tiny_faq(home / "faq")
     port = free_port()
     environ = server_env(home, FAQBOT_FALLBACK_MODEL="", **env)
     log_path = home / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
+             "--workers", str(workers)],
             cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
         )
         try:

@@ -17,7 +17,7 @@ from bot.chat.entries import title_of
 from bot.chat.photos import photo_file
 from bot.matching.language import supported_language
 from bot.runtime.events import RESYNC
-from bot.web.deps import AgentDep, AgentLanguage, ServicesDep, require_agent
+from bot.web.deps import AgentDep, AgentLanguage, ServicesDep, client_ip, require_agent
 from bot.web.schemas import (
     ERRORS,
     PhotoId,
@@ -28,6 +28,7 @@ from bot.web.schemas import (
     TicketOut,
     TicketsOut,
 )
+from bot.web.streaming import SlotStream
 
 KEEPALIVE_SECONDS = 15.0
 router = APIRouter(prefix="/api/agent", tags=["agent"], responses=ERRORS,
@@ -136,6 +137,8 @@ async def agent_events(
     timeout: Annotated[float, Query(ge=1, le=3600, description="close after (s)")] = 300,
 ) -> StreamingResponse:
     """Stream changes of the queue from every server, so a console refreshes at once."""
+    timeout = min(timeout, sv.settings.sse_max_seconds)
+    slot = sv.streams.take(client_ip(request))  # 429 / 503 over a cap
     sub = sv.events.open("queue")
 
     async def stream() -> AsyncIterator[str]:
@@ -153,8 +156,7 @@ async def agent_events(
         finally:
             sv.events.close(sub)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return SlotStream(stream(), slot)
 
 
 @router.get("/photos/{photo_id}", response_class=Response, responses={

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
+from bot.errors import AuthError
 from bot.web.deps import ServicesDep
 from bot.web.metrics import CONTENT_TYPE
 from bot.web.schemas import HealthOut, ReadyOut, RemoteStatusOut
@@ -48,6 +50,13 @@ def ready(sv: ServicesDep) -> Any:
 
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}})
-def metrics(sv: ServicesDep) -> Response:
-    """Expose the metrics in the Prometheus text format."""
+def metrics(
+    sv: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Expose the metrics in the Prometheus text format (with FAQBOT_METRICS_KEY: its bearer)."""
+    if sv.settings.metrics_key is not None:
+        wanted = f"Bearer {sv.settings.metrics_key.get_secret_value()}".encode()
+        if not hmac.compare_digest((authorization or "").strip().encode(), wanted):
+            raise AuthError("/metrics needs Authorization: Bearer <FAQBOT_METRICS_KEY>")
     return Response(sv.metrics.render(), media_type=CONTENT_TYPE)

@@ -15,7 +15,8 @@ from fastapi.routing import APIRoute
 from bot.chat.images import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_MESSAGE, PhotoRejected, clean_image
 from bot.chat.photos import photo_message
 from bot.chat.views import ChatRequest, ChatResult
-from bot.web.deps import Services, ServicesDep, client_ip
+from bot.web.deps import Services, ServicesDep, check_session_id, client_ip
+from bot.web.errors import database_outage
 from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
     ERRORS,
@@ -36,6 +37,7 @@ from bot.web.schemas import (
     RatingOut,
     WithdrawOut,
 )
+from bot.web.streaming import SlotStream
 from bot.web.uploads import Upload, read_upload
 
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -93,11 +95,14 @@ def _queue_change(result: ChatResult) -> str | None:
 @router.get("/conversations/{session_id}/messages", response_model=MessagesOut)
 def get_messages(
     session_id: str,
+    request: Request,
     sv: ServicesDep,
     after: After = 0,
     visible: Annotated[bool, Query(description="false from a background tab")] = True,
 ) -> MessagesOut:
     """Return the conversation's messages after the cursor (poll with the returned cursor)."""
+    sv.poll_ip_limit.hit(client_ip(request))
+    check_session_id(session_id)  # a junk id never reaches the rate-limit store
     sv.poll_limit.hit(session_id)
     view = sv.chat.messages(session_id, after)
     out = MessagesOut.model_validate(view)
@@ -124,12 +129,16 @@ async def get_events(
     # Only an id this server could have sent counts ("²".isdigit() is true, 2^63 overflows).
     if last_event_id and _EVENT_ID.fullmatch(last_event_id) and int(last_event_id) <= MAX_ID:
         after = max(after, int(last_event_id))
+    check_session_id(session_id)
+    timeout = min(timeout, sv.settings.sse_max_seconds)
+    slot = sv.streams.take(client_ip(request), session_id)  # 429 / 503 over a cap
     # Listen before the first read, so a message added in between still wakes the stream.
     sub = sv.events.open(f"conversation:{session_id}")
     try:
         first = await run_in_threadpool(sv.chat.messages, session_id, after)  # 404 now
     except BaseException:
         sv.events.close(sub)
+        slot.release()
         raise
 
     async def stream() -> AsyncIterator[str]:
@@ -155,18 +164,25 @@ async def get_events(
                 # Woken by an event from any server, else after the poll interval (1 s
                 # without Redis, a few seconds as a safety net with it).
                 await sub.next(min(sv.events.poll_seconds, max(0.0, deadline - time.monotonic())))
-                view = await run_in_threadpool(sv.chat.messages, session_id, cursor)
+                try:
+                    view = await run_in_threadpool(sv.chat.messages, session_id, cursor)
+                except Exception as exc:
+                    if database_outage(exc) is None:
+                        raise
+                    # The database went away: end the stream cleanly (the browser comes
+                    # back after `retry`) instead of cutting the connection mid-stream.
+                    return
         finally:
             sv.events.close(sub)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return SlotStream(stream(), slot)
 
 
 @router.post("/feedback", response_model=FeedbackOut)
 def post_feedback(body: FeedbackIn, sv: ServicesDep) -> FeedbackOut:
     """Say whether a bot reply helped; "not helpful" offers a person."""
     # The address was counted before the body was read (AddressLimitedRoute).
+    check_session_id(body.session_id)
     sv.conversation_limit.hit(body.session_id)
     return FeedbackOut.model_validate(
         sv.chat.feedback(body.session_id, body.message_id, body.helpful, body.comment)
@@ -177,6 +193,7 @@ def post_feedback(body: FeedbackIn, sv: ServicesDep) -> FeedbackOut:
 def post_withdraw(session_id: str, request: Request, sv: ServicesDep) -> WithdrawOut:
     """Say the question is answered: the waiting ticket closes as self-served."""
     sv.ip_limit.hit(client_ip(request))
+    check_session_id(session_id)
     sv.conversation_limit.hit(session_id)
     done = sv.chat.withdraw(session_id)
     sv.announce(session_id, done.ticket_id, "resolved" if done.notice else None)
@@ -188,6 +205,7 @@ def post_withdraw(session_id: str, request: Request, sv: ServicesDep) -> Withdra
 def post_rating(session_id: str, body: RatingIn, sv: ServicesDep) -> RatingOut:
     """Rate the conversation 1-5 (once; the same score again may add a comment)."""
     # The address was counted before the body was read (AddressLimitedRoute).
+    check_session_id(session_id)
     sv.conversation_limit.hit(session_id)
     return RatingOut.model_validate(sv.chat.rate(session_id, body.score, body.comment))
 
@@ -206,6 +224,7 @@ def post_contact(
 ) -> ContactOut:
     """Leave an e-mail address after a handoff: replies not read in the chat are mailed."""
     # The address was counted before the body was read (AddressLimitedRoute).
+    check_session_id(session_id)
     sv.conversation_limit.hit(session_id)
     return ContactOut.model_validate(
         sv.followup.set_contact(session_id, body.email, body.page, str(request.base_url)))
@@ -221,8 +240,10 @@ def delete_contact(session_id: str, request: Request, sv: ServicesDep) -> Respon
 
 
 @router.post("/conversations/{session_id}/leave", status_code=204, response_class=Response)
-def post_leave(session_id: str, sv: ServicesDep) -> Response:
+def post_leave(session_id: str, request: Request, sv: ServicesDep) -> Response:
     """Say the shopper's page closed (the widget sends a beacon): unread replies are mailed."""
+    sv.poll_ip_limit.hit(client_ip(request))
+    check_session_id(session_id)
     sv.poll_limit.hit(session_id)
     sv.followup.left(session_id)
     return Response(status_code=204)
@@ -265,6 +286,7 @@ async def post_photos(session_id: str, request: Request, sv: ServicesDep) -> Pho
     to agents only. A conversation with no ticket is handed to a person.
     """
     sv.ip_limit.hit(client_ip(request))
+    check_session_id(session_id)
     sv.conversation_limit.hit(session_id)
     await run_in_threadpool(sv.chat.check_conversation, session_id)  # 404 before the upload
     upload = await read_upload(
