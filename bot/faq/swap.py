@@ -53,8 +53,14 @@ class Changed(Exception):
 
 
 def edit_lock_path(faq_dir: Path) -> Path:
-    """Return the FAQ folder's lock file: beside it, as the git lock sits beside a clone."""
+    """Return the FAQ folder's lock file: beside it, as the git lock sits beside a clone.
+
+    Beside, not inside: a file inside would be a change in a git clone of the folder. When
+    the parent is read-only (a FAQ volume mounted into a container), inside it is.
+    """
     folder = faq_dir.resolve()  # one lock for every path that names the folder
+    if not os.access(folder.parent, os.W_OK):
+        return folder / ".faqbot-edit.lock"
     return folder.parent / f".{folder.name}.edit.lock"
 
 

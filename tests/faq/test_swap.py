@@ -138,6 +138,18 @@ def test_a_new_file_created_meanwhile_gets_the_entry_appended(
     assert ids == ["gift-wrap", "gift-cards"]
 
 
+def test_the_lock_lies_beside_the_folder_or_inside_a_read_only_parent(
+    faq_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert swap.edit_lock_path(faq_dir) == faq_dir.parent / ".faq.edit.lock"
+    assert swap.edit_lock_path(faq_dir / ".." / "faq") == faq_dir.parent / ".faq.edit.lock"
+    # Tests run as root, for whom nothing is read-only: a stand-in for a read-only mount.
+    monkeypatch.setattr(swap.os, "access", lambda path, mode: Path(path) != faq_dir.parent)
+    assert swap.edit_lock_path(faq_dir) == faq_dir / ".faqbot-edit.lock"
+    add_phrasings(faq_dir, "returns-window", "en", ["Return period?"], "lead")
+    assert "Return period?" in questions(faq_dir, "returns-window")
+
+
 # Run in separate processes (as the workers of `faqbot serve --workers 2` are): each adds its
 # phrasings one edit at a time, to both entries of one file.
 WRITER = """

@@ -135,3 +135,66 @@ def test_lead_adds_a_phrasing_from_a_cluster_and_the_bot_answers(
     assert dialogs == [] and errors == []
     assert all(url.startswith(server) for url in requests), "the page must not leave the server"
     ctx.close()
+
+
+def test_an_edit_answered_409_is_tried_again_before_the_reason_shows(
+    server: str, home: Path, browser: Any
+) -> None:
+    """Issue 14: the page tries a 409 twice more by itself; a real conflict shows its reason."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    saves: list[str] = []
+    page.on("request", lambda req: saves.append(req.url) if req.url.endswith("/answer") else None)
+    page.goto(server + "/lead")
+    key = add_to_server(home, "Lars", "lead")
+    page.get_by_label("Your key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_have_text("Signed in as Lars")
+
+    def open_shipping_time() -> Any:
+        picker = page.get_by_role("combobox", name="Entry to edit")
+        picker.fill("deliv")
+        page.get_by_role("option", name=re.compile("How long does delivery take")).click()
+        area = page.get_by_label("Answer in English")
+        expect(area).to_have_value(re.compile("Delivery takes"))
+        return area
+
+    # A conflict that passes: the first save meets another edit (a fake 409, named so: the
+    # server's own retries make a real one this short-lived hard to time), the next goes in.
+    fake_409 = {"n": 0}
+
+    def once_409(route: Any) -> None:
+        if fake_409["n"] == 0:
+            fake_409["n"] += 1
+            route.fulfill(status=409, content_type="application/json",
+                          body='{"detail": "the FAQ changed meanwhile; reload and try again"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/lead/entries/shipping-time/answer", once_409)
+    open_shipping_time().fill("Delivery takes 2 to 3 working days.")
+    page.get_by_role("button", name="Save answer").click()
+    expect(page.locator("#answer-status")).to_contain_text("live now", timeout=30_000)
+    assert len(saves) == 2
+    page.unroute("**/api/lead/entries/shipping-time/answer")
+
+    # A real conflict: another lead saves the answer while this one is open -> 3 tries, then
+    # the server's reason, and the other lead's answer stays.
+    saves.clear()
+    area = open_shipping_time()
+    other = {"Authorization": "Bearer " + add_to_server(home, "Olga", "lead")}
+    r = httpx.post(server + "/api/lead/entries/shipping-time/answer", headers=other, timeout=60,
+                   json={"language": "en", "text": "Delivery takes 1 to 2 working days."})
+    assert r.status_code == 200, r.text
+    area.fill("Delivery takes 5 working days.")
+    page.get_by_role("button", name="Save answer").click()
+    expect(page.locator("#answer-status")).to_contain_text("changed since you opened it",
+                                                           timeout=30_000)
+    assert len(saves) == 3
+    assert "1 to 2 working days" in (home / "faq" / "shop.yaml").read_text(encoding="utf-8")
+    assert errors == []
+    ctx.close()

@@ -20,7 +20,7 @@ from tests.support.servers import two_worker_server
 
 LEAD = {"X-Lead-Key": "dev-lead-key"}  # the development lead (dev-lead)
 SAME_ENTRY_THREADS = 4
-EDITS_PER_THREAD = 8
+EDITS_PER_THREAD = 6
 # Edits of the other entries of the tiny FAQ's one file (shop.yaml), at the same time.
 OTHER_ENTRIES = ("shipping-time", "payment-methods", "damaged-item")
 

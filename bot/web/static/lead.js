@@ -56,6 +56,21 @@
     constructor(status, detail) { super(detail); this.status = status; }
   }
 
+  // An edit answered 409 met another edit of the FAQ (another lead, another server's push);
+  // the server has already re-run it on the new file a few times, so a moment later it mostly
+  // goes through. Try twice more before showing the server's reason.
+  const EDIT_RETRIES_MS = [300, 900];
+  async function edit(path, body) {
+    for (let i = 0; ; i++) {
+      try {
+        return await api(path, body);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 409 || i >= EDIT_RETRIES_MS.length) throw err;
+        await new Promise((resolve) => setTimeout(resolve, EDIT_RETRIES_MS[i]));
+      }
+    }
+  }
+
   async function api(path, body) {
     const headers = { Authorization: "Bearer " + auth.key };
     const init = { headers, method: body === undefined ? "GET" : "POST" };
@@ -414,7 +429,7 @@
         status.className = "status";
         status.textContent = "Saving…";
         try {
-          const out = await api("/api/lead/clusters/add-phrasings", {
+          const out = await edit("/api/lead/clusters/add-phrasings", {
             entry_id: picker.value, cluster: c.key,
             question_ids: picked.map((b) => Number(b.value)) });
           done(status, out);
@@ -622,7 +637,7 @@
     status.className = "status";
     status.textContent = "Saving…";
     try {
-      const out = await api(`/api/lead/entries/${encodeURIComponent(entry.id)}/answer`, {
+      const out = await edit(`/api/lead/entries/${encodeURIComponent(entry.id)}/answer`, {
         language: lang, text: area.value, expected: area.dataset.expected });
       await done(status, out);
       await openEntry(entry.id, lang);
@@ -687,7 +702,7 @@
         status.className = "status";
         status.textContent = "Saving…";
         try {
-          const out = await api("/api/lead/clusters/new-entry", {
+          const out = await edit("/api/lead/clusters/new-entry", {
             file: file.value, id: id.value.trim(), category: category.value.trim() || null,
             questions, answer: { [ent.default_language]: answer.value }, cluster: c.key });
           done(status, out);
