@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -29,8 +30,9 @@ from bot.web.deps import Jobs, Services
 from bot.web.errors import add_error_handlers
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
-from bot.web.middleware import RequestContextMiddleware
+from bot.web.middleware import MAX_BODY_BYTES, PHOTO_BODY_BYTES, RequestContextMiddleware
 from bot.web.routes import agent, inbox, lead, ops, pages, shopper
+from bot.web.schemas import state_limits
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = sv
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            state_limits(generate_openapi(), settings.max_message_chars, MAX_BODY_BYTES,
+                         PHOTO_BODY_BYTES)
+        return app.openapi_schema  # type: ignore[return-value]  # set just above
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     for module in (shopper, agent, inbox, lead, ops, pages):
         app.include_router(module.router)
     add_error_handlers(app)

@@ -27,6 +27,9 @@ COMMENT_CHARS = 1000
 REPLY_CHARS = 5000
 NOTE_CHARS = 5000
 MESSAGE_CHARS = 1000  # FAQBOT_MAX_MESSAGE_CHARS's default; create_app states the setting
+# Checked by the services with a 400 of their own words; the schema says what passes.
+CLUSTER: dict[str, Any] = {"pattern": "^c[0-9]{1,9}$"}  # bot/insights/clusters.py CLUSTER_KEY
+NOT_BLANK = "\\S"  # some text besides white space
 
 
 def check_text(value: Any) -> Any:
@@ -51,6 +54,20 @@ def check_text(value: Any) -> Any:
             check_text(key)
             check_text(item)
     return value
+
+
+def state_limits(openapi: dict[str, Any], max_message_chars: int, body_bytes: int,
+                 photo_bytes: int) -> dict[str, Any]:
+    """Write the limits that depend on settings into the generated OpenAPI document."""
+    message = openapi["components"]["schemas"]["ChatIn"]["properties"]["message"]
+    message["maxLength"] = max_message_chars
+    message["description"] = message["description"].replace(
+        f"1..{MESSAGE_CHARS}", f"1..{max_message_chars}")
+    openapi["info"]["description"] = (
+        f"Request bodies are at most {body_bytes} bytes (photos: {photo_bytes}), counted as "
+        "they arrive, chunked or not: 413 beyond. Row ids are 1..2147483647. Text may not "
+        "hold NUL characters or lone surrogates (422).")
+    return openapi
 
 
 class Body(BaseModel):
@@ -310,7 +327,7 @@ class TicketDetailOut(TicketOut):
 
 
 class ReplyIn(In):
-    text: str = Field(json_schema_extra={"maxLength": REPLY_CHARS},
+    text: str = Field(json_schema_extra={"maxLength": REPLY_CHARS, "pattern": NOT_BLANK},
                       description=f"1..{REPLY_CHARS} characters after trimming (else 400/413)")
     language: str | None = Field(
         None, max_length=8,
@@ -508,7 +525,8 @@ class AddPhrasingsIn(In):
     questions: list[str] = Field(default_factory=list, max_length=200,
                                  description="free texts (language: `lang`, else detected)")
     lang: str | None = Field(None, max_length=8, description="force one language for all")
-    cluster: str | None = Field(None, max_length=32, description="the cluster acted on")
+    cluster: str | None = Field(None, max_length=32, json_schema_extra=CLUSTER,
+                                description="the cluster acted on")
 
 
 class NewEntryIn(In):
@@ -519,11 +537,11 @@ class NewEntryIn(In):
     questions: dict[str, list[str]] = Field(default_factory=dict)
     question_ids: list[Id] = Field(default_factory=list, max_length=200)
     answer: dict[str, str]
-    cluster: str | None = Field(None, max_length=32)
+    cluster: str | None = Field(None, max_length=32, json_schema_extra=CLUSTER)
 
 
 class DismissIn(In):
-    key: str = Field(max_length=32)
+    key: str = Field(max_length=32, json_schema_extra=CLUSTER)
     reason: str | None = Field(None, max_length=200)
 
 

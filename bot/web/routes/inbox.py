@@ -28,6 +28,7 @@ from bot.web.deps import (
 )
 from bot.web.schemas import (
     ERRORS,
+    NOT_BLANK,
     NOTE_CHARS,
     Body,
     EventOut,
@@ -59,7 +60,7 @@ class PeopleOut(Body):
 
 
 class NoteIn(In):
-    text: str = Field(json_schema_extra={"maxLength": NOTE_CHARS},
+    text: str = Field(json_schema_extra={"maxLength": NOTE_CHARS, "pattern": NOT_BLANK},
                       description=f"1..{NOTE_CHARS} characters after trimming (else 400); "
                       "only agents ever see it")
 
