@@ -3,6 +3,7 @@
     bot/web/deps.py        Services: the database, the bot, chat, insights, jobs, limits
     bot/web/routes/        shopper.py agent.py inbox.py lead.py ops.py pages.py
     bot/web/schemas.py     every request and response body
+    bot/web/inputs.py      what a request may hold: id ranges, clean text, stated limits
     bot/web/errors.py      bot/errors.py's tree -> HTTP status, in one handler
     bot/web/middleware.py  request id, body-size guard, JSON access line
     bot/web/metrics.py     Prometheus: request middleware, and counters fed by the services'
@@ -28,11 +29,11 @@ from bot.settings import Settings, load_settings
 from bot.translate.translator import NullTranslator, Translator, translator_from_settings
 from bot.web.deps import Jobs, Services
 from bot.web.errors import add_error_handlers
+from bot.web.inputs import state_limits
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
 from bot.web.middleware import MAX_BODY_BYTES, PHOTO_BODY_BYTES, RequestContextMiddleware
 from bot.web.routes import agent, inbox, lead, ops, pages, shopper
-from bot.web.schemas import state_limits
 
 log = logging.getLogger(__name__)
 

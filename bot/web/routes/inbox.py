@@ -26,16 +26,13 @@ from bot.web.deps import (
     reading_language,
     require_agent,
 )
+from bot.web.inputs import NOT_BLANK, NOTE_CHARS, Id, TicketId
 from bot.web.schemas import (
     ERRORS,
-    NOT_BLANK,
-    NOTE_CHARS,
     Body,
     EventOut,
-    Id,
     In,
     MessageOut,
-    TicketId,
     TicketOut,
 )
 

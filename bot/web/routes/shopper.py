@@ -16,11 +16,10 @@ from bot.chat.images import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_MESSAGE, PhotoReject
 from bot.chat.photos import photo_message
 from bot.chat.views import ChatRequest, ChatResult
 from bot.web.deps import Services, ServicesDep, client_ip
+from bot.web.inputs import MAX_ID, After
 from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
     ERRORS,
-    MAX_ID,
-    After,
     ChatIn,
     ChatOut,
     ConfigOut,
