@@ -31,6 +31,7 @@ Acting on a cluster
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -86,11 +87,17 @@ def cluster_key(cluster_id: int) -> str:
     return f"c{cluster_id}"
 
 
+# ASCII digits only ("c²" passed str.isdigit, then int() raised: a 500), and few enough that
+# the id fits the INTEGER column on PostgreSQL (2^31-1).
+CLUSTER_KEY = re.compile(r"c([0-9]{1,9})")
+
+
 def parse_cluster_key(key: str) -> int:
     """Return the cluster id of a key such as "c12"; InputError when it is not one."""
-    if len(key) < 2 or key[0] != "c" or not key[1:].isdigit():
+    found = CLUSTER_KEY.fullmatch(key)
+    if found is None:
         raise InputError(f"{key!r} is not a cluster key (they look like 'c12')")
-    return int(key[1:])
+    return int(found.group(1))
 
 
 def not_helpful_question_ids() -> Select[int]:

@@ -3,6 +3,7 @@
     bot/web/deps.py        Services: the database, the bot, chat, insights, jobs, limits
     bot/web/routes/        shopper.py agent.py inbox.py lead.py ops.py pages.py
     bot/web/schemas.py     every request and response body
+    bot/web/inputs.py      what a request may hold: id ranges, clean text, stated limits
     bot/web/errors.py      bot/errors.py's tree -> HTTP status, in one handler
     bot/web/middleware.py  request id, body-size guard, JSON access line
     bot/web/metrics.py     Prometheus: request middleware, and counters fed by the services'
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -29,9 +31,10 @@ from bot.translate.translator import NullTranslator, Translator, translator_from
 from bot.web.deps import Jobs, Services
 from bot.web.errors import add_error_handlers
 from bot.web.headers import SecurityHeadersMiddleware
+from bot.web.inputs import state_limits
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
-from bot.web.middleware import RequestContextMiddleware
+from bot.web.middleware import MAX_BODY_BYTES, PHOTO_BODY_BYTES, RequestContextMiddleware
 from bot.web.routes import agent, inbox, lead, ops, pages, shopper
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = sv
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            state_limits(generate_openapi(), settings.max_message_chars, MAX_BODY_BYTES,
+                         PHOTO_BODY_BYTES)
+        return app.openapi_schema  # type: ignore[return-value]  # set just above
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     for module in (shopper, agent, inbox, lead, ops, pages):
         app.include_router(module.router)
     add_error_handlers(app)

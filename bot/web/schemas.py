@@ -8,49 +8,19 @@ Routes fill the response bodies from the services' dataclasses with
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Row ids are INTEGER columns: PostgreSQL's hold up to 2^31-1 and a bigger number in a query
-# is a database error (500), as is one over 2^63-1 on SQLite. An id past that cannot exist.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
-PhotoId = Annotated[int, Path(ge=1, le=MAX_ID)]
-After = Annotated[int, Query(ge=0, le=MAX_ID, description="the cursor: messages after it")]
-
-# The length limits the services check (after trimming, 413 beyond): stated in the schema,
-# not enforced by it, so that a request the schema allows is never refused for its length.
-COMMENT_CHARS = 1000
-REPLY_CHARS = 5000
-NOTE_CHARS = 5000
-MESSAGE_CHARS = 1000  # FAQBOT_MAX_MESSAGE_CHARS's default; create_app states the setting
-
-
-def check_text(value: Any) -> Any:
-    """Refuse NUL characters and lone surrogates anywhere in ``value`` (str, list or dict).
-
-    PostgreSQL refuses NUL in text (a 500) while SQLite stores it raw, and a lone surrogate
-    such as "\\ud800" cannot be encoded as UTF-8 by either driver (a 500): both are a 422
-    naming the field, on both databases.
-    """
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("NUL characters are not allowed")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("the text is not valid Unicode (a lone surrogate)") from None
-    elif isinstance(value, list):
-        for item in value:
-            check_text(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(key)
-            check_text(item)
-    return value
+from bot.web.inputs import (
+    CLUSTER,
+    COMMENT_CHARS,
+    MESSAGE_CHARS,
+    NOT_BLANK,
+    REPLY_CHARS,
+    Id,
+    check_text,
+)
 
 
 class Body(BaseModel):
@@ -310,7 +280,7 @@ class TicketDetailOut(TicketOut):
 
 
 class ReplyIn(In):
-    text: str = Field(json_schema_extra={"maxLength": REPLY_CHARS},
+    text: str = Field(json_schema_extra={"maxLength": REPLY_CHARS, "pattern": NOT_BLANK},
                       description=f"1..{REPLY_CHARS} characters after trimming (else 400/413)")
     language: str | None = Field(
         None, max_length=8,
@@ -508,7 +478,8 @@ class AddPhrasingsIn(In):
     questions: list[str] = Field(default_factory=list, max_length=200,
                                  description="free texts (language: `lang`, else detected)")
     lang: str | None = Field(None, max_length=8, description="force one language for all")
-    cluster: str | None = Field(None, max_length=32, description="the cluster acted on")
+    cluster: str | None = Field(None, max_length=32, json_schema_extra=CLUSTER,
+                                description="the cluster acted on")
 
 
 class NewEntryIn(In):
@@ -519,11 +490,11 @@ class NewEntryIn(In):
     questions: dict[str, list[str]] = Field(default_factory=dict)
     question_ids: list[Id] = Field(default_factory=list, max_length=200)
     answer: dict[str, str]
-    cluster: str | None = Field(None, max_length=32)
+    cluster: str | None = Field(None, max_length=32, json_schema_extra=CLUSTER)
 
 
 class DismissIn(In):
-    key: str = Field(max_length=32)
+    key: str = Field(max_length=32, json_schema_extra=CLUSTER)
     reason: str | None = Field(None, max_length=200)
 
 

@@ -124,3 +124,25 @@ def test_bad_characters_are_a_422_naming_the_field(client: TestClient, bad: str)
 def test_static_path_with_nul_is_404(client: TestClient) -> None:
     assert client.get("/static/agent.js").status_code == 200
     refused(client.get("/static/agent.js%00.html"), 404)
+
+
+@pytest.mark.parametrize("key", ["c\u00b2", "c" + "9" * 20, "c2147483648"])
+def test_odd_cluster_keys_are_refused_not_500(client: TestClient, key: str) -> None:
+    """ "c²" passed str.isdigit() and broke int(); a huge one overflowed the column."""
+    refused(send(client, "/api/lead/clusters/dismiss", {"key": key}, LEAD), 400,
+            field="not a cluster key")
+
+
+def test_the_schema_states_the_limits(client: TestClient) -> None:
+    """What the schema allows is not refused for its length, range or shape (issue 14)."""
+    doc = ok(client.get("/openapi.json"))
+    bodies = doc["components"]["schemas"]
+    assert bodies["ChatIn"]["properties"]["message"]["maxLength"] == 1000
+    assert bodies["FeedbackIn"]["properties"]["comment"]["maxLength"] == 1000
+    assert bodies["FeedbackIn"]["properties"]["message_id"]["maximum"] == 2**31 - 1
+    assert bodies["ReplyIn"]["properties"]["text"] | {"maxLength": 5000, "pattern": "\\S"} \
+        == bodies["ReplyIn"]["properties"]["text"]
+    assert bodies["DismissIn"]["properties"]["key"]["pattern"] == "^c[0-9]{1,9}$"
+    ticket = doc["paths"]["/api/agent/tickets/{ticket_id}"]["get"]["parameters"][0]
+    assert ticket["schema"]["maximum"] == 2**31 - 1 and ticket["schema"]["minimum"] == 1
+    assert "at most 65536 bytes" in doc["info"]["description"]

@@ -18,13 +18,12 @@ from bot.chat.photos import photo_file
 from bot.matching.language import supported_language
 from bot.runtime.events import RESYNC
 from bot.web.deps import AgentDep, AgentLanguage, ServicesDep, client_ip, require_agent
+from bot.web.inputs import PhotoId, TicketId
 from bot.web.schemas import (
     ERRORS,
-    PhotoId,
     ReplyIn,
     ReplyOut,
     TicketDetailOut,
-    TicketId,
     TicketOut,
     TicketsOut,
 )

@@ -26,15 +26,13 @@ from bot.web.deps import (
     reading_language,
     require_agent,
 )
+from bot.web.inputs import NOT_BLANK, NOTE_CHARS, Id, TicketId
 from bot.web.schemas import (
     ERRORS,
-    NOTE_CHARS,
     Body,
     EventOut,
-    Id,
     In,
     MessageOut,
-    TicketId,
     TicketOut,
 )
 
@@ -59,7 +57,7 @@ class PeopleOut(Body):
 
 
 class NoteIn(In):
-    text: str = Field(json_schema_extra={"maxLength": NOTE_CHARS},
+    text: str = Field(json_schema_extra={"maxLength": NOTE_CHARS, "pattern": NOT_BLANK},
                       description=f"1..{NOTE_CHARS} characters after trimming (else 400); "
                       "only agents ever see it")
 

@@ -17,11 +17,10 @@ from bot.chat.photos import photo_message
 from bot.chat.views import ChatRequest, ChatResult
 from bot.web.deps import Services, ServicesDep, check_session_id, client_ip
 from bot.web.errors import database_outage
+from bot.web.inputs import MAX_ID, After
 from bot.web.middleware import PHOTO_BODY_BYTES
 from bot.web.schemas import (
     ERRORS,
-    MAX_ID,
-    After,
     ChatIn,
     ChatOut,
     ConfigOut,
