@@ -155,3 +155,26 @@ def test_another_site_may_frame_the_demo_shop_but_not_the_staff_pages(
 def test_agent_page_headers_forbid_framing(server: str) -> None:
     r = httpx.get(server + "/agent", timeout=30)
     assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_widget_offers_a_retry_on_a_database_outage(server: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(server + "/")
+    # What the server answers while its database is away (tests/web/test_db_outage.py
+    # checks the server side against a real PostgreSQL cut).
+    outage = {"status": 503, "headers": {"Retry-After": "5"}, "content_type": "application/json",
+              "body": '{"detail": "the database is not reachable right now; try again in 5 s"}'}
+    page.route("**/api/chat", lambda route: route.fulfill(**outage))
+    w = page.locator("faqbot-widget")
+    w.get_by_role("button", name="Open chat").click()
+    box = w.get_by_label("Your question", exact=True)
+    box.fill("How long do I have to return an item?")
+    box.press("Enter")
+    bar = w.get_by_role("alert")
+    expect(bar).to_contain_text("can't reach the chat service")
+    page.unroute("**/api/chat")
+    bar.get_by_role("button", name="Try again").click()
+    expect(w.locator(".msg.bot .bubble").filter(has_text="30 days")).to_be_visible()
+    page.close()
