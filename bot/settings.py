@@ -239,6 +239,11 @@ class Settings(BaseSettings):
     # A handoff within this many hours of the conversation's last resolved ticket reopens it
     # (the same matter, the agent who knows it); later, a new ticket is opened.
     reopen_hours: float = Field(24.0, ge=0)
+    # Learning from use (issue 17): a clarify chip the shopper tapped becomes a suggested
+    # phrasing when the answer is rated helpful, or when this many later shopper messages
+    # or minutes pass without a thumbs down or a handoff in the conversation.
+    learn_turns: int = Field(2, ge=1, le=50)
+    learn_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
 
     @field_validator("faq_remote", "redis_url", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from bot.web.errors import add_error_handlers
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
 from bot.web.middleware import RequestContextMiddleware
-from bot.web.routes import agent, inbox, lead, ops, pages, shopper
+from bot.web.routes import agent, inbox, lead, learned, ops, pages, shopper
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = sv
-    for module in (shopper, agent, inbox, lead, ops, pages):
+    for module in (shopper, agent, inbox, lead, learned, ops, pages):
         app.include_router(module.router)
     add_error_handlers(app)
 
