@@ -109,10 +109,12 @@ def score(outcomes: list[tuple[dict[str, Any], Outcome]]) -> dict[str, float]:
     wrong = sum(o.action == "answer" and o.faq_id != q["expect"] for q, o in outcomes)
     oos_answered = sum(o.action == "answer" for _q, o in oos)
     oos_handed = sum(o.action in ("handoff", "clarify") for _q, o in oos)
+    oos_clarified = sum(o.action == "clarify" for _q, o in oos)  # the person chip: one tap
     n, m = max(1, len(inscope)), max(1, len(oos))
     return {"in_scope": len(inscope), "answered_right": right / n, "shown_right": shown / n,
             "handed_off": handed / n, "wrong_all": wrong / max(1, len(outcomes)),
-            "oos": len(oos), "oos_answered": oos_answered / m, "oos_handed_off": oos_handed / m}
+            "oos": len(oos), "oos_answered": oos_answered / m, "oos_handed_off": oos_handed / m,
+            "oos_clarified": oos_clarified / m}
 
 
 def run_set(service: ChatService, queries: list[dict[str, Any]]) -> dict[str, float]:
@@ -157,7 +159,8 @@ def sweep(bot: FaqBot, queries: list[dict[str, Any]], clarify: list[float]) -> l
         clarified = sum(o.action == "clarify" for _q, o in outs) / max(1, len(outs))
         rows.append(f"| {c:.2f} | {pct(r['answered_right'])} | {pct(r['shown_right'])} | "
                     f"{pct(r['handed_off'])} | {pct(clarified)} | {pct(r['wrong_all'])} | "
-                    f"{pct(r['oos_answered'])} | {pct(r['oos_handed_off'])} |")
+                    f"{pct(r['oos_answered'])} | {pct(r['oos_handed_off'])} | "
+                    f"{pct(r['oos_clarified'])} |")
     return rows
 
 
@@ -236,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nMiddle zone (before learning, every question of --queries and --later; a "
               "clarify whose chips miss = one tap to a person):\n")
         print("| clarify threshold | answered right | right entry shown | handed off | "
-              "clarified | wrong (all) | out-of-scope answered | out-of-scope handed off |")
-        print("|---|---|---|---|---|---|---|---|")
+              "clarified | wrong (all) | out-of-scope answered | out-of-scope handed off | "
+              "of which via the person chip |")
+        print("|---|---|---|---|---|---|---|---|---|")
         # The learned phrasings are in the index now: sweep on the FAQ as it was.
         sparse_faq(ROOT / "faq_data", home / "faq", args.phrasings)
         bot.reload()
