@@ -139,9 +139,14 @@ def learn(service: ChatService, queries: list[dict[str, Any]]) -> Counter[str]:
     return seen
 
 
-def sweep(bot: FaqBot, queries: list[dict[str, Any]], clarify: list[float]) -> list[str]:
-    """Rates for lower clarify thresholds on the same hits (the answer threshold kept)."""
-    rows = []
+def sweep(bot: FaqBot, queries: list[dict[str, Any]],
+          clarify: list[float]) -> tuple[list[str], list[str]]:
+    """Rates for lower clarify thresholds on the same hits (the answer threshold kept).
+
+    Returns the rows of the overall table and of "right entry shown" per language.
+    """
+    rows, by_lang = [], []
+    langs = sorted({q["lang"] for q in queries if q["expect"]})
     hits_of = []
     for q in queries:
         det = bot.detect(q["q"], [q["lang"]])
@@ -161,7 +166,12 @@ def sweep(bot: FaqBot, queries: list[dict[str, Any]], clarify: list[float]) -> l
                     f"{pct(r['handed_off'])} | {pct(clarified)} | {pct(r['wrong_all'])} | "
                     f"{pct(r['oos_answered'])} | {pct(r['oos_handed_off'])} | "
                     f"{pct(r['oos_clarified'])} |")
-    return rows
+        shown = [score([(q, o) for q, o in outs if q["lang"] == lang])["shown_right"]
+                 for lang in langs]
+        by_lang.append(f"| {c:.2f} | " + " | ".join(f"{100 * x:.0f}" for x in shown) + " |")
+    by_lang.insert(0, "| clarify | " + " | ".join(langs) + " |")
+    by_lang.insert(1, "|---" * (len(langs) + 1) + "|")
+    return rows, by_lang
 
 
 def pct(x: float) -> str:
@@ -245,9 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         # The learned phrasings are in the index now: sweep on the FAQ as it was.
         sparse_faq(ROOT / "faq_data", home / "faq", args.phrasings)
         bot.reload()
-        for row in sweep(bot, [*queries, *(read_queries(args.later) if args.later else [])],
-                         clarify):
-            print(row)
+        rows, by_lang = sweep(
+            bot, [*queries, *(read_queries(args.later) if args.later else [])], clarify)
+        print("\n".join(rows))
+        print("\nRight entry shown (answered, or among the chips), % of in-scope, per "
+              "language:\n")
+        print("\n".join(by_lang))
     db.dispose()
     return 0
 
