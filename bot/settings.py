@@ -256,6 +256,11 @@ class Settings(BaseSettings):
     # A bearer key /metrics asks for (Authorization: Bearer KEY); unset: /metrics is open,
     # so bind the server to a private interface or keep /metrics off the public proxy.
     metrics_key: SecretStr | None = None
+    # Learning from use (issue 17): a clarify chip the shopper tapped becomes a suggested
+    # phrasing when the answer is rated helpful, or when this many later shopper messages
+    # or minutes pass without a thumbs down or a handoff in the conversation.
+    learn_turns: int = Field(2, ge=1, le=50)
+    learn_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
 
     @field_validator("faq_remote", "redis_url", "metrics_key", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 NoticeKey = Literal[
     "handoff_minutes", "handoff_hours", "queued", "offer_handoff", "resolved", "clarify", "thanks",
     "greeting", "welcome", "welcome_more", "goodbye", "noise", "vague", "waiting_greeting",
-    "withdrawn", "rate", "rated", "untranslated",
+    "withdrawn", "rate", "rated", "untranslated", "none_of_these",
 ]
 
 NOTICES: dict[str, dict[str, str]] = {
@@ -114,6 +114,23 @@ NOTICES: dict[str, dict[str, str]] = {
         "buraya tekrar yazın.",
         "sv": "Vårt team har markerat konversationen som löst. Skriv här igen om du behöver mer "
         "hjälp.",
+    },
+    "none_of_these": {
+        # The last clarify chip: an uncovered question costs the shopper one tap to a person.
+        "en": "None of these — talk to a person",
+        "de": "Nichts davon – mit einer Person sprechen",
+        "es": "Ninguna de estas: hablar con una persona",
+        "fr": "Aucune de ces questions : parler à une personne",
+        "it": "Nessuna di queste: parla con una persona",
+        "nl": "Geen van deze – met iemand praten",
+        "pl": "Żadne z tych – porozmawiaj z człowiekiem",
+        "pt": "Nenhuma destas — falar com uma pessoa",
+        "zh": "都不是——联系人工客服",
+        "ja": "どれでもない — 担当者と話す",
+        "ko": "해당 없음 — 상담원과 대화하기",
+        "ru": "Ничего из этого — поговорить с человеком",
+        "tr": "Hiçbiri — bir kişiyle konuş",
+        "sv": "Ingen av dessa – prata med en person",
     },
     "clarify": {
         "en": "Did you mean one of these?",

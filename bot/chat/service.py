@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.chat.followup import Followup
 from bot.chat.inbox import clean_page_url, clean_visitor, noted_untranslated, record
+from bot.chat.learning import is_person_chip
 from bot.chat.notices import notice
 from bot.chat.tickets import TicketStore, ticket_guesses, ticket_view
 from bot.chat.triage import TriageClassifier, TriageResult
@@ -176,7 +177,9 @@ class ChatService:
             picked = self.bot.answer_entry(req.suggestion_id, query)
             if picked is not None:  # a chip from an older index answers the text instead
                 return TriageResult("faq", evidence="suggestion"), picked, False
-        if not text:
+        if not text or (req.human and is_person_chip(text)):
+            # The button, or the "none of these — talk to a person" chip: its label is not
+            # a question (it stays out of the ticket's topic).
             return TriageResult("person", evidence="button"), None, False
         triage = self.triage.classify(text)
         if triage.evidence != "default" and not triage.substantive:

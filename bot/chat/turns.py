@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.chat.flow import Context, Turn, plan
 from bot.chat.inbox import record
+from bot.chat.learning import record_pick
 from bot.chat.notices import handoff_notice, notice
 from bot.chat.summary import asked_about, merge_guesses
 from bot.chat.tickets import TicketContext, TicketStore
@@ -113,7 +114,10 @@ class TurnWriter:
             # The agent's queue shows what the shopper asked meanwhile too.
             self._follow_topic(s, t, ticket)
         if turn.action in ("answer", "clarify") and t.reply is not None:
-            self._bot_answer(s, t, result)
+            self._bot_answer(s, t, result, offer_person=not waiting)
+            if t.triage.evidence == "suggestion" and turn.ticket is None and result.faq_id:
+                # A chip tap: what follows may teach the entry the shopper's words (issue 17).
+                record_pick(s, t.sid, result.faq_id, result.message_id)
         elif turn.action in _SAID and turn.notice:
             said = notice(turn.notice, t.language, self.translator)  # type: ignore[arg-type]
             result.message_id = add_message(s, t.sid, "bot", said, t.language, action=turn.action)
@@ -149,7 +153,9 @@ class TurnWriter:
         result.cursor = max(added) if added else 0
         return result
 
-    def _bot_answer(self, s: Session, t: TurnInput, result: ChatResult) -> None:
+    def _bot_answer(
+        self, s: Session, t: TurnInput, result: ChatResult, offer_person: bool = True
+    ) -> None:
         reply = t.reply
         assert reply is not None
         result.confidence, result.faq_id = reply.confidence, reply.faq_id
@@ -162,6 +168,10 @@ class TurnWriter:
             return
         prompt = notice("clarify", t.language, self.translator)
         result.suggestions = list(reply.suggestions)
+        if offer_person:
+            # The last chip, "none of these — talk to a person": clarifying a question the
+            # FAQ does not cover costs the shopper one tap, not a retyped question.
+            result.person_chip = notice("none_of_these", t.language, self.translator)
         lines = "\n".join(f"- {x.question}" for x in reply.suggestions)
         result.message_id = add_message(s, t.sid, "bot", f"{prompt}\n{lines}", t.language,
                                         action="clarify", faq_id=reply.faq_id)

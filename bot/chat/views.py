@@ -42,6 +42,8 @@ class ChatResult:
     answer_language: str | None = None
     machine_translated: bool = False
     suggestions: list[Suggestion] = field(default_factory=list)
+    # With suggestions: the label of the last chip, "none of these — talk to a person".
+    person_chip: str | None = None
     ticket_id: int | None = None
     notice: str | None = None
     cursor: int = 0

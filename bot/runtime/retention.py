@@ -8,7 +8,10 @@ NULL, agents' internal notes empty, and a conversation's visitor id and page add
 left for the follow-up are deleted (and the SMTP answers in the outbox, which may name
 them); photo files are deleted, their rows marked removed. Every row stays (but the
 address's), with its language, action, scores, entry and times, so stats, reports and
-cluster counts do not change. ``FAQBOT_RETENTION_DAYS=0`` keeps text forever.
+cluster counts do not change. Learning from use (issue 17) keeps a shopper's question with
+the chip they picked and as a suggested phrasing: those rows are deleted once older than
+the period (a suggestion by when it was last confirmed). ``FAQBOT_RETENTION_DAYS=0`` keeps
+text forever.
 
 The job runs when the server starts and then once a day, on a daemon thread started by
 the app (bot/web/app.py); it is idempotent, so several server processes may all run it.
@@ -28,9 +31,11 @@ from bot.errors import ConfigError
 from bot.runtime.jobs import PeriodicJob
 from bot.store.db import Database
 from bot.store.models import (
+    ChipPick,
     Conversation,
     ConversationContact,
     Feedback,
+    LearnedPhrasing,
     MailOutbox,
     Message,
     Photo,
@@ -60,11 +65,12 @@ class RetentionReport:
     photos: int = 0
     notes: int = 0
     visitors: int = 0
+    learned: int = 0  # chip picks and suggested phrasings deleted (their text is a question)
 
     @property
     def total(self) -> int:
         return (self.questions + self.messages + self.comments + self.previews + self.contacts
-                + self.mail_errors + self.photos + self.notes + self.visitors)
+                + self.mail_errors + self.photos + self.notes + self.visitors + self.learned)
 
 
 def purge_text(
@@ -129,6 +135,11 @@ def purge_text(
             .where(MailOutbox.created_at < cutoff, MailOutbox.last_error.is_not(None))
             .values(last_error=None)
         ))
+        learned = _rowcount(s.execute(
+            delete(ChipPick).where(ChipPick.created_at < cutoff)
+        )) + _rowcount(s.execute(
+            delete(LearnedPhrasing).where(LearnedPhrasing.last_seen < cutoff)
+        ))
         old_photos = s.execute(
             select(Photo.id, Photo.file)
             .where(Photo.created_at < cutoff, Photo.removed_at.is_(None))
@@ -144,14 +155,14 @@ def purge_text(
             known = set(s.scalars(select(Photo.file).where(Photo.removed_at.is_(None))))
         photos.sweep(known)
     report = RetentionReport(cutoff, questions, messages, comments, previews, contacts,
-                             mail_errors, len(old_photos), notes, visitors)
+                             mail_errors, len(old_photos), notes, visitors, learned)
     if report.total:
         log.info(
             "retention: removed text older than %s from %d questions, %d messages, "
             "%d comments, %d ticket previews, %d notes, %d conversations' visitor ids; "
-            "%d e-mail addresses, %d mail errors, %d photos",
+            "%d e-mail addresses, %d mail errors, %d photos, %d learned phrasings and picks",
             cutoff.date().isoformat(), questions, messages, comments, previews, notes, visitors,
-            contacts, mail_errors, len(old_photos),
+            contacts, mail_errors, len(old_photos), learned,
         )
     return report
 

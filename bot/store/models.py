@@ -413,3 +413,52 @@ class TicketEvent(Base):
     # assign: who got the ticket; the holder it was taken from goes in ``previous``.
     target: Mapped[str | None] = mapped_column(String(64), default=None)
     previous: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+# ---- learning from use: chips shoppers picked, and the phrasings they suggest ----
+class ChipPick(Base):
+    """A clarify chip a shopper tapped, waiting to be judged by what followed.
+
+    ``question`` is the shopper's own question that led to the chips (personal data: the
+    retention job deletes old rows). ``state``: pending | counted (helpful, or no complaint
+    within FAQBOT_LEARN_TURNS turns / FAQBOT_LEARN_MINUTES) | rejected (thumbs down or a
+    handoff first).
+    """
+
+    __tablename__ = "chip_picks"
+    __table_args__ = (Index("ix_chip_picks_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # The bot's answer to the tap: the message "helpful" / "not helpful" is given on.
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    faq_id: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class LearnedPhrasing(Base):
+    """A shopper's question suggested as a new phrasing of an entry (the lead page).
+
+    One row per (entry, normalised question); ``count`` says how many picks confirmed it.
+    ``state``: suggested | accepted | dismissed. The text goes with the retention period.
+    """
+
+    __tablename__ = "learned_phrasings"
+    __table_args__ = (Index("ux_learned_phrasings_entry_key", "faq_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    faq_id: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(300))  # normalise_phrasing(question)
+    question: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="suggested")
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

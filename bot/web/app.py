@@ -35,7 +35,7 @@ from bot.web.inputs import state_limits
 from bot.web.logs import configure_logging
 from bot.web.metrics import MetricsMiddleware
 from bot.web.middleware import MAX_BODY_BYTES, PHOTO_BODY_BYTES, RequestContextMiddleware
-from bot.web.routes import agent, inbox, lead, ops, pages, shopper
+from bot.web.routes import agent, inbox, lead, learned, ops, pages, shopper
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def create_app(
         return app.openapi_schema  # type: ignore[return-value]  # set just above
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
-    for module in (shopper, agent, inbox, lead, ops, pages):
+    for module in (shopper, agent, inbox, lead, learned, ops, pages):
         app.include_router(module.router)
     add_error_handlers(app)
 

@@ -79,6 +79,10 @@ class ChatOut(Body):
     answer_language: str | None
     machine_translated: bool
     suggestions: list[SuggestionOut]
+    person_chip: str | None = Field(
+        None, description="with suggestions: the label of the last chip, \"none of these — "
+        "talk to a person\", in the shopper's language; tapping it sends this label with "
+        "human=true (a ticket opens, as with the talk-to-a-person button)")
     ticket_id: int | None
     notice: str | None
     cursor: int

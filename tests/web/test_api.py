@@ -45,9 +45,11 @@ def test_a_clear_question_is_answered(client: TestClient) -> None:
     assert r["message_id"] == r["cursor"] > 0 and len(r["session_id"]) >= 16
     assert set(r) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
-        "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor",
-        "kind", "state", "wait_minutes", "message_ids", "rate_message_id", "rate_prompt",
+        "answer_language", "machine_translated", "suggestions", "person_chip", "ticket_id",
+        "notice", "cursor", "kind", "state", "wait_minutes", "message_ids", "rate_message_id",
+        "rate_prompt",
     }
+    assert r["person_chip"] is None  # only with suggestions
     assert (r["kind"], r["state"], r["wait_minutes"]) == ("faq", "bot", None)
 
 

@@ -58,6 +58,9 @@ ROUTES = {
     ("get", "/api/lead/status"),
     ("get", "/api/lead/stats"),
     ("get", "/api/lead/unanswered"),
+    ("get", "/api/lead/learned"),
+    ("post", "/api/lead/learned/{learned_id}/accept"),
+    ("post", "/api/lead/learned/{learned_id}/dismiss"),
     ("get", "/health"),
     ("get", "/ready"),
 }
@@ -86,8 +89,9 @@ def test_request_and_response_fields_match_the_contract(schema: dict[str, Any]) 
         "visitor_id", "page_url"}
     assert props(schema, response_schema(schema, "post", "/api/chat")) == {
         "session_id", "message_id", "action", "language", "faq_id", "confidence", "answer",
-        "answer_language", "machine_translated", "suggestions", "ticket_id", "notice", "cursor",
-        "kind", "state", "wait_minutes", "message_ids", "rate_message_id", "rate_prompt"}
+        "answer_language", "machine_translated", "suggestions", "person_chip", "ticket_id",
+        "notice", "cursor", "kind", "state", "wait_minutes", "message_ids", "rate_message_id",
+        "rate_prompt"}
     assert props(schema, "ChatOut") >= {"action"}
     action = schema["components"]["schemas"]["ChatOut"]["properties"]["action"]
     assert set(action["enum"]) == {"answer", "clarify", "handoff", "queued", "smalltalk",

@@ -21,7 +21,8 @@
     save(key) { sessionStorage.setItem("faqbot.leadKey", key); },
     clear() { sessionStorage.removeItem("faqbot.leadKey"); this.name = ""; },
   };
-  const state = { report: null, clusters: null, entries: null, feedback: null, editing: null };
+  const state = { report: null, clusters: null, entries: null, feedback: null, editing: null,
+    learned: null };
 
   function h(tag, props, ...children) {
     const el = document.createElement(tag);
@@ -685,6 +686,55 @@
           } }))))));
   }
 
+  // ---- phrasings learned from chips shoppers picked ----
+  async function loadLearned() {
+    state.learned = await api("/api/lead/learned");
+    renderLearned();
+  }
+
+  function renderLearned() {
+    const rows = state.learned ? state.learned.suggestions : [];
+    if (!rows.length) {
+      $("learned").replaceChildren(h("caption", { class: "muted",
+        text: "No suggestions yet: they come from chips shoppers tap." }));
+      return;
+    }
+    $("learned").replaceChildren(
+      h("thead", {}, h("tr", {}, ["Shopper's question", "Entry", "Times", ""].map((t) =>
+        h("th", { scope: "col", text: t })))),
+      h("tbody", {}, rows.map((r) => h("tr", { "data-id": String(r.id) },
+        h("td", { lang: r.language }, h("span", { text: r.question }), h("br"),
+          h("span", { class: "muted small", text: r.language })),
+        h("td", {}, h("span", { text: r.title || r.faq_id }), h("br"),
+          h("span", { class: "muted small", text: r.faq_id })),
+        h("td", { text: String(r.count) }),
+        h("td", {},
+          h("button", { type: "button", class: "primary small", text: "Accept",
+            "aria-label": `Accept "${r.question}" as a phrasing of ${r.faq_id}`,
+            onclick: () => decideLearned(r, "accept") }), " ",
+          h("button", { type: "button", class: "secondary small", text: "Dismiss",
+            "aria-label": `Dismiss "${r.question}"`,
+            onclick: () => decideLearned(r, "dismiss") }))))));
+  }
+
+  async function decideLearned(r, verb) {
+    const status = $("learned-status");
+    status.className = "status";
+    status.textContent = "Saving…";
+    try {
+      const out = await api(`/api/lead/learned/${r.id}/${verb}`, {});
+      if (verb === "accept") await done(status, out);
+      else {
+        status.className = "status ok";
+        status.textContent = `"${r.question}" dismissed.`;
+      }
+      await loadLearned();
+    } catch (err) {
+      status.className = "status err";
+      failed(err, status);
+    }
+  }
+
   function newEntryForm(c, chosen, status) {
     const ent = state.entries || { files: [], default_language: "en" };
     const file = h("select", { class: "field" }, ent.files.map((f) => h("option", { value: f, text: f })));
@@ -746,7 +796,8 @@
     try {
       await loadEntries();
       if (!state.editorPicker) setupEditor();
-      await Promise.all([loadReport(), loadClusters(), loadHistory(), loadFeedback()]);
+      await Promise.all([loadReport(), loadClusters(), loadHistory(), loadFeedback(),
+        loadLearned()]);
     } catch (err) { failed(err); }
   }
 

@@ -1074,6 +1074,9 @@ button { cursor: pointer; }
                align-items: center; gap: 6px; }
 .chip.person:hover:not(:disabled) { background: color-mix(in srgb, var(--accent) 85%, #000); }
 .chip.person svg { fill: none; stroke: currentColor; stroke-width: 2; }
+.chip.none { border-style: dashed; border-color: var(--muted); color: #3d4654;
+             display: inline-flex; align-items: center; gap: 6px; }
+.chip.none svg { fill: none; stroke: currentColor; stroke-width: 2; }
 
 .fb { display: flex; align-items: center; gap: 4px; margin: 4px 2px 0; font-size: 12px;
       color: var(--muted); }
@@ -1459,6 +1462,18 @@ form { display: flex; gap: 8px; align-items: center; margin: 0; }
         sendText(s.question, { suggestion_id: s.faq_id });
       });
       chips.append(chip);
+    }
+    if (resp.person_chip) {
+      // "None of these — talk to a person": the last chip, set apart from the questions;
+      // it hands off like the person button, with the label as the shopper's message.
+      const none = h("button", { class: "chip none", type: "button", "data-kind": "person" },
+        icon(ICON_PERSON, 15), h("span", { text: resp.person_chip }));
+      none.addEventListener("click", () => {
+        for (const c of chips.querySelectorAll("button")) c.disabled = true;
+        none.setAttribute("aria-pressed", "true");
+        sendText(resp.person_chip, { human: true });
+      });
+      chips.append(none);
     }
     frag.append(chips);
     rendered.add(resp.message_id);
