@@ -18,6 +18,7 @@ MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PhotoId = Annotated[int, Path(ge=1, le=MAX_ID)]
+LearnedId = Annotated[int, Path(ge=1, le=MAX_ID)]
 After = Annotated[int, Query(ge=0, le=MAX_ID, description="the cursor: messages after it")]
 
 # The length limits the services check (after trimming, 413 beyond): stated in the schema,

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from bot.faq import edit as faq_edit
 from bot.insights import learned
 from bot.web.deps import LeadName, ServicesDep, require_lead
+from bot.web.inputs import LearnedId
 from bot.web.routes.lead import _edit, _edited, saved
 from bot.web.schemas import ERRORS, Body, EditOut
 
@@ -67,7 +68,7 @@ def lead_learned(
 
 
 @router.post("/{learned_id}/accept", response_model=EditOut)
-def lead_learned_accept(learned_id: int, sv: ServicesDep, author: LeadName) -> EditOut:
+def lead_learned_accept(learned_id: LearnedId, sv: ServicesDep, author: LeadName) -> EditOut:
     """Add the shopper's question as a phrasing of its entry (validated), then reload."""
     s = sv.settings
     item = learned.get(sv.db, learned_id)
@@ -85,6 +86,6 @@ def lead_learned_accept(learned_id: int, sv: ServicesDep, author: LeadName) -> E
 
 
 @router.post("/{learned_id}/dismiss", response_model=LearnedOut)
-def lead_learned_dismiss(learned_id: int, sv: ServicesDep, author: LeadName) -> LearnedOut:
+def lead_learned_dismiss(learned_id: LearnedId, sv: ServicesDep, author: LeadName) -> LearnedOut:
     """Stop suggesting this phrasing (it keeps counting quietly, and is not shown again)."""
     return _out(sv, learned.decide(sv.db, learned_id, "dismissed", author))
