@@ -342,29 +342,6 @@ class UnansweredOut(Body):
     questions: list[QuestionOut]
 
 
-# ---- operations ----
-class RemoteStatusOut(Body):
-    url: str = Field(description="FAQBOT_FAQ_REMOTE without credentials")
-    head: str | None = Field(description="the commit this server's clone is at")
-    fetched_at: datetime | None
-    error: str | None = Field(description="the last fetch's error, if it failed")
-
-
-class HealthOut(Body):
-    status: Literal["ok"]
-    reload_error: str | None
-    faq_remote: RemoteStatusOut | None = Field(
-        None, description="the FAQ git remote (null without FAQBOT_FAQ_REMOTE)")
-    redis: Literal["ok", "down"] | None = Field(
-        None, description="Redis for limits and live events (null without FAQBOT_REDIS_URL); "
-        "while down, limits count per machine and streams poll the database")
-
-
-class ReadyOut(Body):
-    index: str | None
-    database: str
-
-
 class ErrorOut(Body):
     detail: str
     code: str | None = Field(None, description="for photos: photo_type, photo_too_large ...")

@@ -8,11 +8,36 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from bot.errors import AuthError
 from bot.web.deps import ServicesDep
 from bot.web.metrics import CONTENT_TYPE
-from bot.web.schemas import HealthOut, ReadyOut, RemoteStatusOut
+from bot.web.schemas import Body
+
+
+# The health and readiness bodies (only these routes use them).
+class RemoteStatusOut(Body):
+    url: str = Field(description="FAQBOT_FAQ_REMOTE without credentials")
+    head: str | None = Field(description="the commit this server's clone is at")
+    fetched_at: datetime | None
+    error: str | None = Field(description="the last fetch's error, if it failed")
+
+
+class HealthOut(Body):
+    status: Literal["ok"]
+    reload_error: str | None
+    faq_remote: RemoteStatusOut | None = Field(
+        None, description="the FAQ git remote (null without FAQBOT_FAQ_REMOTE)")
+    redis: Literal["ok", "down"] | None = Field(
+        None, description="Redis for limits and live events (null without FAQBOT_REDIS_URL); "
+        "while down, limits count per machine and streams poll the database")
+
+
+class ReadyOut(Body):
+    index: str | None
+    database: str
+
 
 router = APIRouter(tags=["operations"])
 
