@@ -151,6 +151,12 @@ class ChatService:
         # conversation's language and the widget's locale as hints.
         detection = Detection(forced, True, "explicit") if forced else \
             self.bot.detect(text, [conv_lang, locale])
+        if not forced and conv_lang is None and not detection.confident:
+            # A first "merci", "tschüss" or "danke" (on an English page): small talk in one
+            # language by the triage word lists beats the default and the page's locale.
+            langs = self.triage.language_of(text, self.settings.supported_languages)
+            if len(langs) == 1:
+                detection = Detection(langs[0], False, "words")
         query = Query(text, detection, market)
         triage, reply, unavailable = self._understand(req, query)
         negative = False

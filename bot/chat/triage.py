@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +195,11 @@ class TriageClassifier:
         self._rules = [_Rule(name, keywords) for name, keywords in rules if keywords]
         self._rule_entries = {str(r["name"]): tuple(r.get("entries", ())) for r in data.rules}
         self._examples_key = hash(tuple((e.kind, e.text) for e in data.examples))
+        self._talk_langs: dict[tuple[str, ...], set[str]] = {}
+        for phrase, langs in data.word_languages.items():
+            toks = tuple(t for t in tokens(fold(phrase)) if is_word(t))[:_MAX_PHRASE]
+            if toks:
+                self._talk_langs.setdefault(toks, set()).update(langs)
 
     def entries_for(self, result: TriageResult) -> tuple[str, ...]:
         """Return the FAQ entries the complaint rule that fired names (empty for none)."""
@@ -210,6 +215,28 @@ class TriageClassifier:
             return False
         toks = tokens(folded)
         return sum(map(is_word, toks)) <= 10 and self._answered.search(folded, toks) is not None
+
+    def language_of(self, text: str, supported: Sequence[str]) -> list[str]:
+        """Return the languages whose small-talk words make up ``text``, in ``supported``'s order.
+
+        "danke" -> [de], "hallo" -> [de, nl], "ok" -> every language; empty when some word is
+        neither small talk nor a filler. Fillers ("so", "sehr") and punctuation say nothing.
+        """
+        units = [t for t in tokens(fold(text)) if is_word(t)]
+        langs: set[str] | None = None
+        i = 0
+        while i < len(units):
+            for j in range(min(len(units), i + _MAX_PHRASE), i, -1):
+                found = self._talk_langs.get(tuple(units[i:j]))
+                if found is not None:
+                    langs = set(found) if langs is None else langs & found
+                    i = j
+                    break
+            else:
+                if units[i] not in self._skip:
+                    return []
+                i += 1
+        return [lang for lang in supported if lang in langs] if langs else []
 
     @classmethod
     def load(cls, extra: Path | None = None, **kwargs: object) -> TriageClassifier:

@@ -59,6 +59,10 @@ class TriageData:
     """
 
     lists: dict[str, list[str]] = field(default_factory=dict)
+    # The languages each greeting, thanks or goodbye word is listed under ("danke" -> {de}):
+    # the language a message made only of such words is written in (chat replies to "merci"
+    # in French where detection has nothing else to go by).
+    word_languages: dict[str, set[str]] = field(default_factory=dict)
     # Urgent rules as handoff priority rules take them: {name, priority, keywords: {lang: [...]}}
     rules: list[dict[str, Any]] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
@@ -72,6 +76,8 @@ class TriageData:
         """Add another file's lists, rules and examples to these."""
         for name, items in other.lists.items():
             self.lists.setdefault(name, []).extend(items)
+        for word, langs in other.word_languages.items():
+            self.word_languages.setdefault(word, set()).update(langs)
         self.rules.extend(other.rules)
         self.examples.extend(other.examples)
         self.sources.extend(other.sources)
@@ -175,8 +181,11 @@ class _Reader:
             elif key == "rules":
                 self.read_rules(vnode)
             else:
-                self.data.lists.setdefault(what, []).extend(
-                    text for _lang, text, _n in self.by_language(vnode, what))
+                found = self.by_language(vnode, what)
+                self.data.lists.setdefault(what, []).extend(text for _lang, text, _n in found)
+                if key == "words" and kind in SMALL_TALK:
+                    for lang, text, _n in found:
+                        self.data.word_languages.setdefault(text, set()).add(lang)
 
     def read_rules(self, node: yaml.Node) -> None:
         if not isinstance(node, yaml.SequenceNode):

@@ -114,13 +114,20 @@ _WORDS = {
         för till på i om hos efter före under över en ett nu idag imorgon igår här där att som
         också bara mer redan fortfarande beställning beställt retur returnera återbetalning
         pengar leverans frakt paket betalning betala konto lösenord storlek pris artikel
-        avbryta faktura rabatt alla allt något ny nya""",
+        avbryta faktura rabatt alla allt något ny nya
+        paketet ordern varan varor frakten leveransen leveranstid returen storleken kvitto
+        kvittot presentkort rabattkod rabattkoden betalningen återbetalningen spårning
+        spårningen ångerrätt byta bytet köpet""",
     "tr": """bir ve veya ama bu şu o ne nasıl nerede neden niçin kim hangi kaç mı mi mu mü
         var yok değil evet hayır lütfen teşekkür teşekkürler merhaba ben beni bana benim sen
         seni sana senin biz bize bizim siz size sizin onun için ile gibi daha çok en sonra
         önce şimdi bugün yarın dün burada orada de da ki ise sipariş siparişim iade para geri
         kargo teslimat paket ödeme hesap şifre beden fiyat ürün geldi iptal fatura indirim
-        değişim istiyorum kadar""",
+        değişim istiyorum kadar
+        siparis siparisim iadem iadesi kargom kargomu kargoyu siparişimi iptali gelmedi
+        odeme ödemem urun ürünü ucret ücret ucreti ücreti degisim degisimi değişimi nasil
+        neden lazim lazım zaman suresi süresi teslimati teslimatı hediye paketi kodu
+        calismiyor çalışmıyor hasarli hasarlı tesekkur tesekkurler lutfen""",
 }
 _WORD_LANGS: dict[str, frozenset[str]] = {}
 for _lang, _words in _WORDS.items():

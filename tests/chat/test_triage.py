@@ -143,6 +143,19 @@ def test_the_yes_no_words_of_yaml_stay_words(triage: TriageClassifier) -> None:
 
 
 # ---- a shop's own file ----
+@pytest.mark.parametrize(("text", "langs"), [
+    ("merci", ["fr"]), ("Merci !", ["fr"]), ("tschüss", ["de"]), ("danke schön", ["de"]),
+    ("adiós", ["es"]), ("buongiorno", ["it"]), ("tamam", ["tr"]), ("tack så mycket", ["sv"]),
+    ("감사합니다", ["ko"]), ("Hallo", ["de", "nl"]), ("hi", ["en", "de"]),
+    ("ok", LANGUAGES), ("merci, wo ist mein Paket?", []), ("Rückgabe", []),
+])
+def test_the_language_of_small_talk_words(
+    triage: TriageClassifier, text: str, langs: list[str]
+) -> None:
+    # In the order of the supported languages; a word several lists share stays ambiguous.
+    assert triage.language_of(text, LANGUAGES) == langs
+
+
 def test_a_shop_file_adds_words_rules_and_examples(tmp_path: Path) -> None:
     shop = tmp_path / "triage.yaml"
     shop.write_text(

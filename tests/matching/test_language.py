@@ -79,6 +79,24 @@ def test_letters_unique_to_one_language_decide_short_text() -> None:
     assert detect("¿envío?", "de").language == "es"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Turkish typed without its letters, and its suffixed shop words (issue 17).
+        ("iadem ne zaman", "tr"), ("fatura lazim", "tr"), ("siparis iptali", "tr"),
+        ("kargom gelmedi", "tr"), ("para iadesi", "tr"),
+        # Swedish shop words in their definite and compound forms.
+        ("leveranstid", "sv"), ("ordern", "sv"), ("kvitto", "sv"), ("presentkort", "sv"),
+        ("återbetalningen", "sv"),
+        ("배송 조회", "ko"), ("환불", "ko"),
+    ],
+)
+def test_short_shop_messages_in_swedish_turkish_and_korean(text: str, lang: str) -> None:
+    # No hints: before, "ordern" and "iadem ne zaman" fell to the default (en) and
+    # "kargom gelmedi" went to sv, "para iadesi" to pt.
+    assert detect(text).language == lang
+
+
 def test_unique_letter_of_an_unsupported_language_is_ignored() -> None:
     found = detect_language("Straße?", ["en", "fr"], "en", ["fr"])
     assert found.language == "fr"

@@ -148,6 +148,26 @@ def test_small_talk_and_emoji_open_no_ticket(world: TestClient, lang: str, staff
     assert not any(q["text"] in SMALL_TALK[lang] for q in unanswered)
 
 
+@pytest.mark.parametrize(("text", "locale", "lang", "notice"), [
+    ("merci", None, "fr", "welcome"), ("tschüss", None, "de", "goodbye"),
+    ("adiós", None, "es", "goodbye"), ("danke", "en", "de", "welcome"),
+    ("gracias", "en-GB", "es", "welcome"), ("tamam", None, "tr", "welcome"),
+])
+def test_a_first_small_talk_word_is_answered_in_its_language(
+    world: TestClient, text: str, locale: str | None, lang: str, notice: str
+) -> None:
+    # Too short for detection, which fell back on the default or the English page's locale;
+    # the small-talk word lists know the language.
+    r = chat(world, text, locale=locale)
+    assert (r["action"], r["language"], r["answer"]) == ("smalltalk", lang, NOTICES[notice][lang])
+
+
+def test_small_talk_keeps_the_conversations_language(world: TestClient) -> None:
+    first = chat(world, RETURNS["en"], locale="en")
+    r = chat(world, "merci", session_id=first["session_id"])
+    assert (r["kind"], r["language"]) == ("thanks", "en")
+
+
 @pytest.mark.parametrize("lang", list(RETURNS))
 def test_questions_are_answered_while_waiting_and_after_resolution(
     world: TestClient, lang: str, staff: Staff
