@@ -33,10 +33,13 @@ import numpy as np
 
 from bot.errors import IndexStateError
 from bot.faq.load import Entry
+from bot.matching.calibrate import CALIBRATION_VERSION, Calibration, calibrate
 from bot.matching.embedder import Embedder, Vectors
+from bot.settings import Thresholds
 from bot.store.locks import file_lock
 
 MANIFEST_VERSION = 1
+CENTROID_WEIGHT = 0.5
 KEEP_BUILDS = 3
 
 
@@ -72,7 +75,9 @@ class SearchIndex:
         ]
         self.version: str = manifest["build_id"]
         self.model: str = manifest["model"]
-        self.centroid_weight = 0.5
+        self.centroid_weight = CENTROID_WEIGHT
+        # Thresholds fitted to this FAQ at build time (bot/matching/calibrate.py), if any.
+        self.calibration = Calibration.from_dict(manifest.get("calibration"))
         # One normalised mean vector per entry: the average over all its phrasings (in all
         # languages) is a steadier target than any single phrasing.
         self.entry_ids: list[str] = sorted(self.entries)
@@ -157,6 +162,7 @@ def _manifest_for(
     embedder: Embedder,
     fingerprint: str,
     languages: frozenset[str] | None,
+    calibrated: bool = False,
 ) -> dict[str, Any]:
     phrasings = [
         {"entry": e.id, "lang": lang, "text": q, "hash": phrasing_hash(q, embedder.name)}
@@ -164,10 +170,13 @@ def _manifest_for(
         for lang, q in select_phrasings(e, languages)
     ]
     selection = None if languages is None else sorted(languages)
-    digest = hashlib.sha256(
-        (embedder.name + fingerprint + json.dumps([selection, [p["hash"] for p in phrasings]]))
-        .encode()
-    ).hexdigest()[:16]
+    # A calibrated build is another build (its manifest holds thresholds); an uncalibrated one
+    # keeps the id it always had.
+    key: list[Any] = [selection, [p["hash"] for p in phrasings]]
+    if calibrated:
+        key.append(f"calibration-{CALIBRATION_VERSION}")
+    digest = hashlib.sha256((embedder.name + fingerprint + json.dumps(key)).encode()
+                            ).hexdigest()[:16]
     return {
         "format": MANIFEST_VERSION,
         "build_id": digest,
@@ -201,15 +210,19 @@ def build_index(
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
     languages: frozenset[str] | None = None,
+    calibrate_from: Thresholds | None = None,
 ) -> BuildReport:
     """Embed the phrasings that changed, write a new build and make it the current one.
 
     ``languages`` limits which phrasings are indexed (see :func:`select_phrasings`).
+    ``calibrate_from`` (the configured thresholds) fits thresholds to this FAQ and stores them
+    in the manifest (bot/matching/calibrate.py); None builds without.
     """
     started = time.perf_counter()
     if previous is None:
         previous = try_load_index(index_dir)
-    manifest = _manifest_for(entries, embedder, fingerprint, languages)
+    manifest = _manifest_for(entries, embedder, fingerprint, languages,
+                             calibrate_from is not None)
     rows = manifest["phrasings"]
     vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
     # Where each phrasing's vector sits in the previous build (-1: embed it).
@@ -234,6 +247,11 @@ def build_index(
             on_batch(len(chunk))
     if bar is not None:
         bar.close()
+    if calibrate_from is not None:
+        manifest["calibration"] = calibrate(
+            entries, [p["entry"] for p in rows], vectors, embedder, calibrate_from,
+            CENTROID_WEIGHT, index_dir / "calibration",
+        ).to_dict()
     index = faiss.IndexFlatIP(embedder.dim)
     if len(rows):
         index.add(vectors)
@@ -328,11 +346,14 @@ def is_current(
     fingerprint: str,
     model: str,
     languages: frozenset[str] | None = None,
+    calibrated: bool = False,
 ) -> bool:
-    """Tell whether an index was built from exactly these files, model and languages."""
+    """Tell whether an index was built from exactly these files, model and languages, and
+    calibrated (this version) exactly when ``calibrated``."""
     return (
         index is not None
         and index.manifest["faq_fingerprint"] == fingerprint
         and index.model == model
         and index.manifest.get("languages") == (None if languages is None else sorted(languages))
+        and (index.calibration is not None) == calibrated
     )
