@@ -13,7 +13,7 @@ from bot.faq.load import Entry, load_faq, load_valid_faq
 from bot.matching.bot import FaqBot
 from bot.matching.calibrate import Calibration, calibrate, thin_entries
 from bot.matching.embedder import make_embedder
-from bot.matching.index import CENTROID_WEIGHT
+from bot.matching.index import CENTROID_WEIGHT, centroid_extras, centroid_sums
 from bot.matching.language import supported_language
 from bot.matching.similarity import embed_phrasings, near_duplicates
 from bot.settings import Settings
@@ -31,7 +31,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                     s.near_duplicate_threshold)
         vectors = embed_phrasings(result.entries, embedder, s.index_dir)
         rows = [e.id for e in result.entries for _lang, _q in e.phrasings()]
-        cal = calibrate(result.entries, rows, vectors, embedder, s.thresholds.main,
+        extras = [(e.id, text, w) for e in result.entries for text, w in centroid_extras(e)]
+        sums = centroid_sums(sorted(e.id for e in result.entries), rows, vectors,
+                             [(eid, w) for eid, _t, w in extras],
+                             embedder.embed([t for _e, t, _w in extras]) if extras else None)
+        cal = calibrate(result.entries, rows, vectors, sums, embedder, s.thresholds.main,
                         CENTROID_WEIGHT, s.index_dir / "calibration")
     for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
         print(p)
