@@ -33,7 +33,8 @@ import numpy as np
 
 from bot.errors import IndexStateError
 from bot.faq.load import Entry
-from bot.matching.calibrate import CALIBRATION_VERSION, Calibration, calibrate
+from bot.matching.calibrate import PARAMS as CALIBRATION_PARAMS
+from bot.matching.calibrate import Calibration, calibrate
 from bot.matching.embedder import Embedder, Vectors
 from bot.settings import Thresholds
 from bot.store.locks import file_lock
@@ -229,7 +230,7 @@ def _manifest_for(
     key: list[Any] = [selection, [p["hash"] for p in phrasings],
                       [[x["hash"], x["weight"]] for x in extras]]
     if calibrated:
-        key.append(f"calibration-{CALIBRATION_VERSION}")
+        key.append(f"calibration-{CALIBRATION_PARAMS}")
     digest = hashlib.sha256((embedder.name + fingerprint + json.dumps(key)).encode()
                             ).hexdigest()[:16]
     return {

@@ -157,8 +157,11 @@ def test_validate_warns_about_entries_shoppers_could_confuse(
     )
     code, out, err = run(capsys, "validate", *dirs(tmp_path))
     assert code == 0
-    (line,) = out.splitlines()
+    line, expect, *thin = out.splitlines()
     path = tmp_path / "faq" / "returns.yaml"
+    # Then what to expect from the FAQ (bot/matching/calibrate.py) and its thin entries.
+    assert "expect about" in expect
+    assert len(thin) == 3 and all("is thin (1 phrasing" in t for t in thin)
     assert line.startswith(f"{path}:2: warning: entries 'return-how' and 'return-ways' ({path}:7)")
     score = float(line.split("(score ")[1].split(")")[0])
     assert 0.9 <= score <= 1.0
