@@ -337,7 +337,9 @@ def test_ask_json_contract_in_a_subprocess(faq: Path, tmp_path: Path) -> None:
         text=True,
         encoding="utf-8",
         cwd=tmp_path,
-        env=clean_env() | {"PYTHONPATH": str(ROOT)},
+        # The fixed thresholds, so each action of the contract shows up: calibrated to this
+        # 10-entry English FAQ (answer 0.44, clarify 0.38) "return refund" is answered.
+        env=clean_env() | {"PYTHONPATH": str(ROOT), "FAQBOT_CALIBRATE": "0"},
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
