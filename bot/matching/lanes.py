@@ -206,8 +206,10 @@ def _apply_calibration(lanes: list[Lane], settings: Settings) -> None:
     cal = main.index.calibration if main.index is not None and settings.calibrate else None
     main.thresholds = effective_thresholds(configured.main, cal, settings.explicit_thresholds,
                                            "")
+    # Main thresholds pinned by hand: the bridged lane keeps its configured ones too.
+    pinned = {"answer_threshold", "clarify_threshold"} & settings.explicit_thresholds
     for lane in lanes[1:]:
-        if lane.bridged:
+        if lane.bridged and not pinned:
             lane.thresholds = effective_thresholds(
                 configured.bridge, cal, settings.explicit_thresholds, "bridge_",
                 shift_from=configured.main,
