@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     answer_threshold: float = 0.54
     clarify_threshold: float = 0.50
     margin: float = 0.06
+    # Fit the answer/clarify thresholds to each FAQ at build time (bot/matching/calibrate.py)
+    # and store them in the index manifest; off = the fixed thresholds above. Thresholds set
+    # explicitly (FAQBOT_ANSWER_THRESHOLD, ...) always win over calibrated ones.
+    calibrate: bool = True
     # Second model for supported languages the first one does not cover (USE lacks Swedish,
     # for one): questions detected in those languages are matched with it; "" = none.
     fallback_model: str = "e5"
@@ -380,9 +384,20 @@ class Settings(BaseSettings):
         The environment is not read again: the copy differs from this object only where told.
         """
         try:
-            return Settings.model_validate({**self.model_dump(), **changes})
+            copy = Settings.model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
             raise _config_error(exc) from None
+        # Which fields were given explicitly stays as it was (plus ``changes``): calibrated
+        # thresholds yield only to explicit ones (explicit_thresholds).
+        object.__setattr__(copy, "__pydantic_fields_set__",
+                           set(self.model_fields_set) | set(changes))
+        return copy
+
+    @property
+    def explicit_thresholds(self) -> frozenset[str]:
+        """Return the threshold fields set explicitly (environment, .env or arguments)."""
+        return frozenset(f for f in self.model_fields_set
+                         if f.endswith(("_threshold", "margin")))
 
 
 def _config_error(exc: ValidationError) -> ConfigError:

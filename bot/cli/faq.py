@@ -9,11 +9,14 @@ from typing import Any
 
 from bot.cli.settings import settings_from_args
 from bot.errors import InputError, Problem
-from bot.faq.load import load_faq, load_valid_faq
+from bot.faq.load import Entry, load_faq, load_valid_faq
 from bot.matching.bot import FaqBot
+from bot.matching.calibrate import Calibration, calibrate, thin_entries
 from bot.matching.embedder import make_embedder
+from bot.matching.index import CENTROID_WEIGHT, centroid_extras, centroid_sums
 from bot.matching.language import supported_language
-from bot.matching.similarity import near_duplicates
+from bot.matching.similarity import embed_phrasings, near_duplicates
+from bot.settings import Settings
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -21,12 +24,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     s = settings_from_args(args)
     result = load_faq(s.faq_files_dir, s.default_language)
     problems: list[Problem] = list(result.problems)
+    cal: Calibration | None = None
     if not result.errors and result.entries and not args.no_similarity:
-        problems += near_duplicates(
-            result.entries, make_embedder(s.model), s.index_dir, s.near_duplicate_threshold
-        )
+        embedder = make_embedder(s.model)
+        problems += near_duplicates(result.entries, embedder, s.index_dir,
+                                    s.near_duplicate_threshold)
+        vectors = embed_phrasings(result.entries, embedder, s.index_dir)
+        rows = [e.id for e in result.entries for _lang, _q in e.phrasings()]
+        extras = [(e.id, text, w) for e in result.entries for text, w in centroid_extras(e)]
+        sums = centroid_sums(sorted(e.id for e in result.entries), rows, vectors,
+                             [(eid, w) for eid, _t, w in extras],
+                             embedder.embed([t for _e, t, _w in extras]) if extras else None)
+        cal = calibrate(result.entries, rows, vectors, sums, embedder, s.thresholds.main,
+                        CENTROID_WEIGHT, s.index_dir / "calibration")
     for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
         print(p)
+    if result.entries and not result.errors:
+        _print_expectations(s, result.entries, cal)
     if args.drafts:
         for e in result.entries:
             for lang in e.drafts:
@@ -38,6 +52,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {len(result.entries)} entries in {s.faq_files_dir}", file=sys.stderr)
     return 0
+
+
+def _print_expectations(s: Settings, entries: list[Entry], cal: Calibration | None) -> None:
+    """Say what shoppers should expect from this FAQ and which entries are too thin."""
+    if cal is not None:
+        note = "" if s.calibrate else " (FAQBOT_CALIBRATE is off: the fixed thresholds apply)"
+        print(f"{s.faq_files_dir}: {cal.expectation()}{note}")
+    by_id = {e.id: e for e in entries}
+    thin = cal.thin if cal is not None else thin_entries(entries)
+    for eid in thin:
+        e = by_id[eid]
+        n = len(e.phrasings())
+        print(f"{e.path}:{e.line}: note: entry '{eid}' is thin ({n} phrasing"
+              f"{'' if n == 1 else 's'}, few words): add two or three ways shoppers ask it")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -59,6 +87,14 @@ def cmd_build(args: argparse.Namespace) -> int:
                   f"{index.size} phrasings -> {lane.index_dir}; {report.embedded} embedded in "
                   f"{report.seconds:.2f}s, live after {report.live_after:.2f}s")
     print(f"embedded {status.embedded}, reused {status.reused} in {status.seconds:.2f}s")
+    main = bot.lanes[0]
+    if main.index is not None:
+        cal = main.index.calibration
+        _print_expectations(s, entries, cal)
+        t = main.thresholds
+        source = "calibrated" if cal is not None else "fixed (FAQBOT_CALIBRATE off)"
+        print(f"thresholds in use: answer={t.answer} clarify={t.clarify} margin={t.margin} "
+              f"({source}; explicit FAQBOT_*_THRESHOLD values win)")
     return 0
 
 

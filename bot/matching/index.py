@@ -33,10 +33,60 @@ import numpy as np
 
 from bot.errors import IndexStateError
 from bot.faq.load import Entry
+from bot.matching.calibrate import PARAMS as CALIBRATION_PARAMS
+from bot.matching.calibrate import Calibration, calibrate
 from bot.matching.embedder import Embedder, Vectors
+from bot.settings import Thresholds
 from bot.store.locks import file_lock
 
 MANIFEST_VERSION = 1
+CENTROID_WEIGHT = 0.5
+# Texts besides the phrasings that pull each entry's centroid, weighed as that many phrasings:
+# its answer and its tags. On the shop dev questions, with English-only entries of 1 / 2
+# phrasings, acc@1 0.511 -> 0.625 / 0.739 -> 0.773 (top-3 0.750 -> 0.875 / 0.909 -> 0.943);
+# on the shipped FAQ (25 phrasings an entry) 0.966 both ways. Answer weights 0.5 / 1.5 / 2 and
+# the answer as a searchable phrasing did less; per-language mean subtraction did nothing.
+ANSWER_WEIGHT = 1.0
+TAGS_WEIGHT = 0.5
+
+
+def centroid_extras(entry: Entry) -> list[tuple[str, float]]:
+    """Return (text, weight) of what besides its phrasings pulls an entry's centroid."""
+    out = []
+    if entry.answer:
+        out.append((next(iter(entry.answer.values())), ANSWER_WEIGHT))
+    if entry.tags:
+        out.append((" ".join(entry.tags), TAGS_WEIGHT))
+    return out
+
+
+def centroid_sums(
+    entry_ids: list[str], rows: list[str], vectors: Vectors,
+    extras: list[tuple[str, float]] | None = None, extra_vectors: Vectors | None = None,
+) -> Vectors:
+    """Return each entry's unnormalised centroid: its phrasings plus its weighted extras.
+
+    ``rows`` names each phrasing vector's entry; ``extras`` (entry id, weight) each extra
+    vector's. Summed in a fixed order (all of one entry's phrasings, in file order), so a
+    build and a load give the same centroids.
+    """
+    pos = {eid: i for i, eid in enumerate(entry_ids)}
+    dim = vectors.shape[1] if len(vectors) else (extra_vectors.shape[1]
+                                                 if extra_vectors is not None else 0)
+    sums = np.zeros((len(entry_ids), dim), dtype=np.float32)
+    owner = np.array([pos[e] for e in rows], dtype=np.intp)
+    # Sum the first phrasing of every entry, then the second ...: within one round each
+    # entry appears at most once, so a plain `+=` is exact (np.add.at is ~5x slower).
+    order = np.argsort(owner, kind="stable")
+    rank = np.arange(len(owner)) - np.searchsorted(owner[order], owner[order])
+    for r in range(int(rank.max()) + 1 if len(owner) else 0):
+        chosen = order[rank == r]
+        sums[owner[chosen]] += vectors[chosen]
+    if extras and extra_vectors is not None:
+        for (eid, weight), vec in zip(extras, extra_vectors, strict=True):
+            if eid in pos:
+                sums[pos[eid]] += np.float32(weight) * vec
+    return sums
 KEEP_BUILDS = 3
 
 
@@ -63,6 +113,7 @@ class SearchIndex:
         index: Any,
         manifest: dict[str, Any],
         vectors: Vectors | None = None,
+        extra_vectors: Vectors | None = None,
     ) -> None:
         self.entries = {e.id: e for e in entries}
         self.index = index
@@ -72,23 +123,26 @@ class SearchIndex:
         ]
         self.version: str = manifest["build_id"]
         self.model: str = manifest["model"]
-        self.centroid_weight = 0.5
+        self.centroid_weight = CENTROID_WEIGHT
+        # Thresholds fitted to this FAQ at build time (bot/matching/calibrate.py), if any.
+        self.calibration = Calibration.from_dict(manifest.get("calibration"))
         # One normalised mean vector per entry: the average over all its phrasings (in all
         # languages) is a steadier target than any single phrasing.
         self.entry_ids: list[str] = sorted(self.entries)
         self._entry_pos = {eid: i for i, eid in enumerate(self.entry_ids)}
-        self.centroids = self._centroids(self.vectors() if vectors is None else vectors)
+        # The answer and tags of each entry (centroid_extras) pull its centroid too.
+        self.extras: list[tuple[str, float]] = [
+            (x["entry"], float(x["weight"])) for x in manifest.get("extras", [])
+        ]
+        self.extra_vectors = (extra_vectors if extra_vectors is not None
+                              else np.zeros((0, int(index.d)), dtype=np.float32))
+        self.centroid_sums = centroid_sums(
+            self.entry_ids, [e for e, _l, _t in self.rows],
+            self.vectors() if vectors is None else vectors, self.extras, self.extra_vectors,
+        )
+        self.centroids = self._centroids(self.centroid_sums)
 
-    def _centroids(self, vectors: Vectors) -> Vectors:
-        sums = np.zeros((len(self.entry_ids), vectors.shape[1]), dtype=np.float32)
-        pos = np.array([self._entry_pos[e] for e, _l, _t in self.rows], dtype=np.intp)
-        # Sum the first phrasing of every entry, then the second ...: within one round each
-        # entry appears at most once, so a plain `+=` is exact (np.add.at is ~5x slower).
-        order = np.argsort(pos, kind="stable")
-        rank = np.arange(len(pos)) - np.searchsorted(pos[order], pos[order])
-        for r in range(int(rank.max()) + 1 if len(pos) else 0):
-            rows = order[rank == r]
-            sums[pos[rows]] += vectors[rows]
+    def _centroids(self, sums: Vectors) -> Vectors:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(sums / norms, dtype=np.float32)
@@ -157,17 +211,28 @@ def _manifest_for(
     embedder: Embedder,
     fingerprint: str,
     languages: frozenset[str] | None,
+    calibrated: bool = False,
 ) -> dict[str, Any]:
     phrasings = [
         {"entry": e.id, "lang": lang, "text": q, "hash": phrasing_hash(q, embedder.name)}
         for e in entries
         for lang, q in select_phrasings(e, languages)
     ]
+    extras = [
+        {"entry": e.id, "weight": weight, "hash": phrasing_hash(text, embedder.name),
+         "text": text}
+        for e in entries
+        for text, weight in centroid_extras(e)
+    ]
     selection = None if languages is None else sorted(languages)
-    digest = hashlib.sha256(
-        (embedder.name + fingerprint + json.dumps([selection, [p["hash"] for p in phrasings]]))
-        .encode()
-    ).hexdigest()[:16]
+    # A calibrated build is another build (its manifest holds thresholds); an uncalibrated one
+    # keeps the id it always had.
+    key: list[Any] = [selection, [p["hash"] for p in phrasings],
+                      [[x["hash"], x["weight"]] for x in extras]]
+    if calibrated:
+        key.append(f"calibration-{CALIBRATION_PARAMS}")
+    digest = hashlib.sha256((embedder.name + fingerprint + json.dumps(key)).encode()
+                            ).hexdigest()[:16]
     return {
         "format": MANIFEST_VERSION,
         "build_id": digest,
@@ -178,6 +243,7 @@ def _manifest_for(
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "entries": [e.to_dict() for e in entries],
         "phrasings": phrasings,
+        "extras": extras,
     }
 
 
@@ -201,15 +267,19 @@ def build_index(
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
     languages: frozenset[str] | None = None,
+    calibrate_from: Thresholds | None = None,
 ) -> BuildReport:
     """Embed the phrasings that changed, write a new build and make it the current one.
 
     ``languages`` limits which phrasings are indexed (see :func:`select_phrasings`).
+    ``calibrate_from`` (the configured thresholds) fits thresholds to this FAQ and stores them
+    in the manifest (bot/matching/calibrate.py); None builds without.
     """
     started = time.perf_counter()
     if previous is None:
         previous = try_load_index(index_dir)
-    manifest = _manifest_for(entries, embedder, fingerprint, languages)
+    manifest = _manifest_for(entries, embedder, fingerprint, languages,
+                             calibrate_from is not None)
     rows = manifest["phrasings"]
     vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
     # Where each phrasing's vector sits in the previous build (-1: embed it).
@@ -234,12 +304,40 @@ def build_index(
             on_batch(len(chunk))
     if bar is not None:
         bar.close()
+    extra_vectors = _extra_vectors(manifest["extras"], embedder, previous)
     index = faiss.IndexFlatIP(embedder.dim)
     if len(rows):
         index.add(vectors)
-    _write_build(index_dir, index, manifest)
-    search = SearchIndex(entries, index, manifest, vectors)
+    search = SearchIndex(entries, index, manifest, vectors, extra_vectors)
+    if calibrate_from is not None:
+        cal = calibrate(
+            entries, [p["entry"] for p in rows], vectors, search.centroid_sums, embedder,
+            calibrate_from, CENTROID_WEIGHT, index_dir / "calibration",
+        )
+        manifest["calibration"] = cal.to_dict()
+        search.calibration = cal
+    _write_build(index_dir, index, manifest, extra_vectors)
     return BuildReport(search, len(todo), len(rows) - len(todo), time.perf_counter() - started)
+
+
+def _extra_vectors(
+    extras: list[dict[str, Any]], embedder: Embedder, previous: SearchIndex | None
+) -> Vectors:
+    """Embed each entry's centroid extras, reusing the previous build's where unchanged."""
+    out = np.zeros((len(extras), embedder.dim), dtype=np.float32)
+    known: dict[str, Vectors] = {}
+    if previous is not None and previous.model == embedder.name:
+        old = previous.manifest.get("extras", [])
+        if len(old) == len(previous.extra_vectors):
+            known = {x["hash"]: previous.extra_vectors[i] for i, x in enumerate(old)}
+    todo = [i for i, x in enumerate(extras) if x["hash"] not in known]
+    for i, x in enumerate(extras):
+        if x["hash"] in known:
+            out[i] = known[x["hash"]]
+    for start in range(0, len(todo), 64):
+        chunk = todo[start : start + 64]
+        out[chunk] = embedder.embed([extras[i]["text"] for i in chunk])
+    return out
 
 
 @contextmanager
@@ -253,7 +351,9 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         yield
 
 
-def _write_build(index_dir: Path, index: Any, manifest: dict[str, Any]) -> None:
+def _write_build(
+    index_dir: Path, index: Any, manifest: dict[str, Any], extra_vectors: Vectors
+) -> None:
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     final = builds / manifest["build_id"]
@@ -262,6 +362,7 @@ def _write_build(index_dir: Path, index: Any, manifest: dict[str, Any]) -> None:
         tmp.mkdir()
         try:
             faiss.write_index(index, str(tmp / "index.faiss"))
+            np.save(tmp / "extras.npy", extra_vectors)
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
             tmp.rename(final)
         except OSError:
@@ -296,14 +397,17 @@ def load_index(index_dir: Path) -> SearchIndex:
         build = index_dir / "builds" / build_id
         manifest = json.loads((build / "manifest.json").read_text())
         index = faiss.read_index(str(build / "index.faiss"))
+        extra_vectors = np.load(build / "extras.npy") if "extras" in manifest else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexStateError(f"index in {index_dir} is unreadable ({exc}): rebuild it") from exc
     if manifest.get("format") != MANIFEST_VERSION:
         raise IndexStateError(f"index in {index_dir} has an old format: rebuild it")
     if index.ntotal != len(manifest["phrasings"]):
         raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
+    if extra_vectors is not None and len(extra_vectors) != len(manifest["extras"]):
+        raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
     entries = [Entry.from_dict(d) for d in manifest["entries"]]
-    return SearchIndex(entries, index, manifest)
+    return SearchIndex(entries, index, manifest, None, extra_vectors)
 
 
 def live_build_id(index_dir: Path) -> str | None:
@@ -328,11 +432,15 @@ def is_current(
     fingerprint: str,
     model: str,
     languages: frozenset[str] | None = None,
+    calibrated: bool = False,
 ) -> bool:
-    """Tell whether an index was built from exactly these files, model and languages."""
+    """Tell whether an index was built from exactly these files, model and languages, and
+    calibrated (this version) exactly when ``calibrated``."""
     return (
         index is not None
         and index.manifest["faq_fingerprint"] == fingerprint
         and index.model == model
         and index.manifest.get("languages") == (None if languages is None else sorted(languages))
+        and (index.calibration is not None) == calibrated
+        and "extras" in index.manifest  # built before answers and tags shaped the centroids
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.faq.load import Entry, fingerprint, load_valid_faq
 from bot.matching.bridge import load_bridge
+from bot.matching.calibrate import effective_thresholds
 from bot.matching.embedder import Embedder, make_embedder
 from bot.matching.index import (
     BuildReport,
@@ -142,9 +143,12 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                                           time.perf_counter() - started, bridged=True))
                 continue
             name, langs = lane.embedder.name, lane.phrasing_languages
+            # Only the main lane is calibrated: its index serves every language it covers and
+            # the bridged lane; the clamps are set around USE-like cosine scores.
+            calibrated = settings.calibrate and lane is main
             current = lane.index or try_load_index(lane.index_dir)
             embedded, reused, seconds = 0, current.size if current is not None else 0, 0.0
-            if current is None or not is_current(current, fp, name, langs):
+            if current is None or not is_current(current, fp, name, langs, calibrated):
                 with build_lock(lane.index_dir):
                     # Another worker process may have built this FAQ while we waited; read its
                     # build only when the pointer moved (a 25,000-phrasing index takes ~0.3 s
@@ -152,7 +156,7 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                     on_disk = current
                     if current is None or live_build_id(lane.index_dir) != current.version:
                         on_disk = try_load_index(lane.index_dir)
-                    if on_disk is not None and is_current(on_disk, fp, name, langs):
+                    if on_disk is not None and is_current(on_disk, fp, name, langs, calibrated):
                         current, reused = on_disk, on_disk.size
                     else:
                         if entries is None:
@@ -162,6 +166,7 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                             entries, lane.embedder, lane.index_dir, fp,
                             previous=on_disk if on_disk is not None else current,
                             progress=progress, languages=langs,
+                            calibrate_from=settings.thresholds.main if calibrated else None,
                         )
                         current = report.index
                         embedded, reused = report.embedded, report.reused
@@ -173,6 +178,8 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                         )
             _warm(lane, main)
             lane.index = current  # one reference assignment: an atomic swap
+            if lane is main:
+                _apply_calibration(lanes, settings)
             reports.append(LaneReport(name, embedded, reused, seconds,
                                       time.perf_counter() - started))
         return ReloadStatus(
@@ -185,6 +192,28 @@ def refresh_lanes(lanes: list[Lane], settings: Settings, progress: bool = False)
                 lane.index = main.index if lane.bridged else try_load_index(lane.index_dir)
         log.error("FAQ reload failed, keeping the last good index: %s", exc)
         return ReloadStatus(False, str(exc), time.time(), lanes=reports)
+
+
+def _apply_calibration(lanes: list[Lane], settings: Settings) -> None:
+    """Give the main and bridged lanes the thresholds fitted to the live index, if any.
+
+    Thresholds set explicitly (FAQBOT_ANSWER_THRESHOLD ...) win over calibrated ones. The
+    bridged lane (Swedish questions mapped into the main index) moves by as much as the main
+    lane did: its scores sit on the same index, lower by a model-specific offset.
+    """
+    main = lanes[0]
+    configured = settings.thresholds
+    cal = main.index.calibration if main.index is not None and settings.calibrate else None
+    main.thresholds = effective_thresholds(configured.main, cal, settings.explicit_thresholds,
+                                           "")
+    # Main thresholds pinned by hand: the bridged lane keeps its configured ones too.
+    pinned = {"answer_threshold", "clarify_threshold"} & settings.explicit_thresholds
+    for lane in lanes[1:]:
+        if lane.bridged and not pinned:
+            lane.thresholds = effective_thresholds(
+                configured.bridge, cal, settings.explicit_thresholds, "bridge_",
+                shift_from=configured.main,
+            )
 
 
 def _warm(lane: Lane, main: Lane) -> None:

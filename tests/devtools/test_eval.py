@@ -17,6 +17,7 @@ from bot.devtools.eval.metrics import (
     actions_for,
     confused_pairs,
     decision_metrics,
+    evaluate,
     rank_metrics,
     recommend,
     sweep,
@@ -29,6 +30,7 @@ from bot.devtools.eval.ranking import (
     rank_with_bm25,
     read_queries,
 )
+from bot.devtools.eval.report import summary_table
 from bot.errors import InputError
 from bot.faq.load import Entry
 from bot.matching.decide import decide
@@ -97,11 +99,29 @@ def test_decision_shares_on_a_hand_made_set() -> None:
         "answered_wrong": 0.25,
         "clarified": 0.25,
         "clarified_with_right": 0.25,
+        "shown": 0.5,  # answered right, or the right entry among the chips
         "handed_off": 0.25,
     }
     assert d["out_of_scope"] == {"n": 2, "handed_off": 0.5, "clarified": 0.0, "answered": 0.5}
     assert d["coverage"] == 0.5  # 3 answers of 6 questions
     assert d["wrong_rate"] == round(2 / 3, 4)
+    assert d["wrong_over_all"] == round(2 / 6, 4)
+
+
+def test_the_report_prints_issue_17s_table() -> None:
+    t = Thresholds(answer=0.6, clarify=0.4, margin=0.05)
+    rows = [
+        ranked("a", [("a", 0.9), ("b", 0.5)], "de"),  # answered right
+        ranked("a", [("a", 0.62), ("b", 0.60)], "de"),  # clarified, right one shown
+        ranked("a", [("b", 0.9), ("a", 0.5)], "sv"),  # answered wrong
+        ranked("a", [("a", 0.3)], "sv"),  # handed off
+        ranked(None, [("c", 0.3)], "sv"),  # out of scope handed off
+    ]
+    table = summary_table(evaluate(rows, t, 0.02))
+    assert table[2] == "| right entry ranked first (acc@1) / MRR@3 | 75.0% / 0.875 |"
+    assert table[3].endswith("handed off | 25.0% / 50.0% / 25.0% |")
+    assert table[4].endswith("off | 20.0% / 0.0% / 100.0% |")
+    assert table[5] == "| right entry shown, by language | de 1.00, sv 0.00 |"
 
 
 def test_confused_pairs_are_counted_and_sorted() -> None:

@@ -18,6 +18,7 @@ from bot.matching.index import (
     MANIFEST_VERSION,
     SearchIndex,
     build_index,
+    centroid_extras,
     is_current,
     load_index,
     select_phrasings,
@@ -84,7 +85,9 @@ def test_incremental_rebuild_embeds_only_what_changed(
     counting = CountingEmbedder(use)
     first = build_index(load_valid_faq(faq), counting, index_dir, fingerprint(faq))
     assert (first.embedded, first.reused) == (20, 0)
-    assert len(counting.texts) == 20
+    # The 20 phrasings, and each entry's answer and tags (they shape its centroid).
+    extras = [t for e in load_valid_faq(faq) for t, _w in centroid_extras(e)]
+    assert len(counting.texts) == 20 + len(extras)
 
     # Nothing changed: nothing embedded.
     counting.texts.clear()
@@ -100,7 +103,12 @@ def test_incremental_rebuild_embeds_only_what_changed(
     orders.write_text(text)
     counting.texts.clear()
     report = build_index(load_valid_faq(faq), counting, index_dir, fingerprint(faq))
-    assert sorted(counting.texts) == ["Can you gift wrap my order?", "Do you ship for free?"]
+    new_extras = [t for e in load_valid_faq(faq) for t, _w in centroid_extras(e)
+                  if t not in extras]
+    assert len(new_extras) == 2  # the reworded answer and the new entry's (it has no tags)
+    assert sorted(counting.texts) == sorted(
+        ["Can you gift wrap my order?", "Do you ship for free?", *new_extras]
+    )
     assert (report.embedded, report.reused) == (2, 19)
     assert report.index.entries["returns-window"].answer["en"].endswith("60 days of delivery.")
     assert top(report.index, use, "Do you wrap presents?") == "gift-wrap"
@@ -234,7 +242,9 @@ def test_market_filter(fake_index: tuple[Path, Path]) -> None:
     index = load_index(index_dir)
     q = FakeHashEmbedder().embed(["second question"])[0]
     assert index.search(q, k=2)[0].entry.id == "beta"
-    assert index.search(q, k=2)[0].score == pytest.approx(1.0)
+    # The exact phrasing (1.0) half, and the centroid (phrasings, answer, tags) half.
+    centroid = index.centroids[index.entry_ids.index("beta")]
+    assert index.search(q, k=2)[0].score == pytest.approx(0.5 + 0.5 * float(centroid @ q))
     assert index.search(q, k=2, market="uk")[0].entry.id == "beta"
     assert [h.entry.id for h in index.search(q, k=2, market="DE")] == ["alpha"]
 
@@ -302,8 +312,10 @@ def test_a_lane_indexes_only_its_languages_and_records_them(tmp_path: Path) -> N
     en_sv = frozenset({"en", "sv"})
     report = build_index(multilingual_entries(), counting, tmp_path / "i", "fp", languages=en_sv)
     # alpha loses its German and Japanese phrasings; gamma, written in neither, keeps its own.
+    # (and each entry's answer, which shapes its centroid)
+    extras = [t for e in multilingual_entries() for t, _w in centroid_extras(e)]
     assert sorted(counting.texts) == sorted(
-        ["first", "andra", "second", "nur deutsch", "ドイツ語だけ"]
+        ["first", "andra", "second", "nur deutsch", "ドイツ語だけ", *extras]
     )
     assert {e for e, _l, _t in report.index.rows} == {"alpha", "beta", "gamma"}
     loaded = load_index(tmp_path / "i")
@@ -337,16 +349,22 @@ def test_one_changed_entry_embeds_only_its_changed_phrasing_in_the_lane(tmp_path
     np.testing.assert_allclose(report.index.centroids, fresh.index.centroids, atol=1e-6)
 
 
-def test_centroids_are_the_normalised_mean_of_each_entrys_phrasings(tmp_path: Path) -> None:
+def test_centroids_are_the_normalised_sum_of_phrasings_answer_and_tags(tmp_path: Path) -> None:
     # Entries in an order other than their sorted ids, with 1 to 4 phrasings each.
     entries = [
-        Entry(f"e{n}", {"en": tuple(f"q{n}-{i}" for i in range(1 + n % 4))}, {"en": "a"}, "c")
+        Entry(f"e{n}", {"en": tuple(f"q{n}-{i}" for i in range(1 + n % 4))}, {"en": f"a{n}"},
+              "c", tags=("t", f"u{n}"))
         for n in (7, 3, 9, 0, 5, 2)
     ]
-    index = build_index(entries, FakeHashEmbedder(), tmp_path / "i", "fp").index
+    embedder = FakeHashEmbedder()
+    index = build_index(entries, embedder, tmp_path / "i", "fp").index
     vectors = index.vectors()
+    by_id = {e.id: e for e in entries}
     for eid, centroid in zip(index.entry_ids, index.centroids, strict=True):
         mean = vectors[[i for i, row in enumerate(index.rows) if row[0] == eid]].sum(axis=0)
+        # The answer weighs as one phrasing, the tags as half of one.
+        mean = mean + embedder.embed([f"a{eid[1:]}"])[0] + 0.5 * embedder.embed(
+            [" ".join(by_id[eid].tags)])[0]
         np.testing.assert_allclose(centroid, mean / np.linalg.norm(mean), atol=1e-6)
     np.testing.assert_allclose(load_index(tmp_path / "i").centroids, index.centroids, atol=1e-6)
 

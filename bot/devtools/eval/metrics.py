@@ -122,6 +122,8 @@ def decision_metrics(
             "answered_wrong": _share(wrong_in, len(inside)),
             "clarified": _share(len(clarified), len(inside)),
             "clarified_with_right": _share(helped, len(inside)),
+            # Answered right, or the right entry among the clarify chips (issue 17's "shown").
+            "shown": _share(right + helped, len(inside)),
             "handed_off": _share(sum(1 for i in inside if acts[i] == "handoff"), len(inside)),
         },
         "out_of_scope": {
@@ -132,6 +134,7 @@ def decision_metrics(
         },
         "coverage": _share(answered, len(ranked)),
         "wrong_rate": _share(wrong_in + oos_answered, answered),
+        "wrong_over_all": _share(wrong_in + oos_answered, len(ranked)),
     }
 
 
@@ -249,6 +252,7 @@ def evaluate(
             row["in_scope"] = d["in_scope"]
             row["out_of_scope"] = d["out_of_scope"]
             row["wrong_rate"] = d["wrong_rate"]
+            row["wrong_over_all"] = d["wrong_over_all"]
         per_language[lang] = row
     report["per_language"] = per_language
     report["confused_pairs"] = confused_pairs(ranked)

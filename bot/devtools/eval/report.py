@@ -40,6 +40,8 @@ def render(result: dict[str, Any]) -> str:
         f"answers given: {result['coverage']:.1%} of questions; "
         f"wrong among them {result['wrong_rate']:.1%}"
     )
+    lines.append("")
+    lines += summary_table(result)
     for b in result.get("baselines", []):
         lines.append("")
         lines.append(
@@ -74,6 +76,30 @@ def render(result: dict[str, Any]) -> str:
             + (_rec_text(lane["recommended"]) if lane["n"] else ": - (no questions)")
         )
     return "\n".join(lines)
+
+
+def summary_table(result: dict[str, Any]) -> list[str]:
+    """Return issue 17's table: ranking, in-scope outcomes, wrong and out-of-scope, by language."""
+    ins, out = result["in_scope"], result["out_of_scope"]
+    oos = (f"{out['answered']:.1%} / {out['handed_off']:.1%}" if out["n"] else "- / -")
+    shown = ", ".join(
+        f"{lang} {r['in_scope']['shown']:.2f}"
+        for lang, r in sorted(result["per_language"].items(),
+                              key=lambda kv: (-kv[1]["in_scope"]["shown"], kv[0]))
+        if r["in_scope"]["n"]
+    )
+    return [
+        "| | value |",
+        "|---|---|",
+        f"| right entry ranked first (acc@1) / MRR@3 | {result['accuracy@1']:.1%} / "
+        f"{result['mrr@3']:.3f} |",
+        f"| in scope: answered right / right entry shown (answer, or among the chips) / "
+        f"handed off | {ins['answered_right']:.1%} / {ins['shown']:.1%} / "
+        f"{ins['handed_off']:.1%} |",
+        f"| wrong answers, over all questions / out-of-scope answered / out-of-scope handed "
+        f"off | {result['wrong_over_all']:.1%} / {oos} |",
+        f"| right entry shown, by language | {shown} |",
+    ]
 
 
 def _rec_text(rec: dict[str, Any] | None) -> str:

@@ -1,0 +1,147 @@
+"""Per-FAQ threshold calibration (bot/matching/calibrate.py) with the real model and FAQs.
+
+The sparse proxy of issue 17: the shipped FAQ cut to English with two phrasings an entry
+(scripts/sparse_faq.py), asked with the shop questions in 14 languages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from bot.devtools.eval.run import run as run_eval
+from bot.matching.bot import FaqBot
+from bot.matching.calibrate import Calibration, effective_thresholds
+from bot.matching.index import load_index
+from bot.settings import Thresholds, load_settings
+from tests.support.faqs import ROOT
+
+
+def _sparse_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sparse_faq", ROOT / "scripts" / "sparse_faq.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("FAQBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env
+
+
+@pytest.fixture
+def sparse2(tmp_path: Path) -> Path:
+    out = tmp_path / "sparse2"
+    _sparse_script().write_sparse(ROOT / "faq_data", out, 2)
+    return out
+
+
+def test_sparse_faq_is_deterministic_english_and_keeps_ids(tmp_path: Path) -> None:
+    script = _sparse_script()
+    a, b = tmp_path / "a", tmp_path / "b"
+    counts = script.write_sparse(ROOT / "faq_data", a, 2)
+    script.write_sparse(ROOT / "faq_data", b, 2)
+    assert counts == {"entries": 62, "phrasings": 124, "dropped": 0}
+    for path in sorted(a.glob("*.yaml")):
+        assert path.read_bytes() == (b / path.name).read_bytes()
+    text = (a / "account.yaml").read_text()
+    assert "de:" not in text and "en:" in text
+
+
+def test_explicit_thresholds_win_over_calibrated_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    cal = Calibration(0.47, 0.43, 0.06, 1540)
+    configured = Thresholds(0.54, 0.50, 0.06)
+    assert effective_thresholds(configured, cal, frozenset(), "") == Thresholds(0.47, 0.43, 0.06)
+    monkeypatch.setenv("FAQBOT_ANSWER_THRESHOLD", "0.6")
+    s = load_settings()
+    assert s.explicit_thresholds == {"answer_threshold"}
+    # A copy keeps what was explicit (the eval and the CLI copy the settings).
+    assert s.replace(faq_dir=Path("x")).explicit_thresholds == {"answer_threshold"}
+    got = effective_thresholds(s.thresholds.main, cal, s.explicit_thresholds, "")
+    assert got == Thresholds(0.6, 0.43, 0.06)
+    # The bridged lane moves by the main lane's shift, unless its own values are explicit.
+    bridge = effective_thresholds(Thresholds(0.62, 0.53, 0.06), cal, frozenset(), "bridge_",
+                                  shift_from=configured)
+    assert bridge == Thresholds(0.55, 0.46, 0.06)
+    assert effective_thresholds(configured, None, frozenset(), "") == configured
+
+
+@pytest.mark.slow
+def test_calibration_is_deterministic_stored_in_the_manifest_and_used(
+    sparse2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bots = []
+    for name in ("one", "two"):
+        s = load_settings(faq_dir=sparse2, index_dir=tmp_path / name, fallback_model="")
+        bot = FaqBot(s)
+        assert bot.reload().ok
+        bots.append(bot)
+    one, two = (load_index(tmp_path / n) for n in ("one", "two"))
+    assert one.manifest["calibration"] == two.manifest["calibration"]
+    assert one.version == two.version
+    cal = one.calibration
+    assert cal is not None
+    # A sparse FAQ scores everything lower than the shipped one: the thresholds come down.
+    assert cal.answer < 0.54 and cal.clarify < 0.50
+    assert bots[0].lanes[0].thresholds == Thresholds(cal.answer, cal.clarify, cal.margin)
+    assert cal.thin == ()  # two phrasings each, none of them a single word
+    assert 0.0 < cal.in_scope["answer"] < 1.0 and cal.off_topic["handoff"] > 0.9
+
+    # Another process reading the same index uses the same thresholds, built nothing.
+    again = FaqBot(load_settings(faq_dir=sparse2, index_dir=tmp_path / "one", fallback_model=""))
+    assert again.reload().embedded == 0
+    assert again.lanes[0].thresholds == bots[0].lanes[0].thresholds
+
+    # An explicit threshold wins; FAQBOT_CALIBRATE=0 is the fixed thresholds, uncalibrated.
+    monkeypatch.setenv("FAQBOT_CLARIFY_THRESHOLD", "0.45")
+    pinned = FaqBot(load_settings(faq_dir=sparse2, index_dir=tmp_path / "one", fallback_model=""))
+    pinned.reload()
+    assert pinned.lanes[0].thresholds == Thresholds(cal.answer, 0.45, cal.margin)
+    monkeypatch.delenv("FAQBOT_CLARIFY_THRESHOLD")
+    monkeypatch.setenv("FAQBOT_CALIBRATE", "0")
+    fixed = FaqBot(load_settings(faq_dir=sparse2, index_dir=tmp_path / "one", fallback_model=""))
+    fixed.reload()
+    assert fixed.lanes[0].thresholds == Thresholds(0.54, 0.50, 0.06)
+    assert "calibration" not in load_index(tmp_path / "one").manifest
+
+
+@pytest.mark.slow
+def test_validate_and_build_say_what_to_expect(
+    sparse2: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    one = tmp_path / "one"
+    _sparse_script().write_sparse(ROOT / "faq_data", one, 1)
+    argv = ["--faq-dir", str(one), "--index-dir", str(tmp_path / "index")]
+    assert main(["validate", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "expect about " in out and "% handed off of the questions the FAQ covers" in out
+    # One phrasing an entry: every entry is listed as thin, with its file and line.
+    assert out.count("is thin (1 phrasing") == 62
+    assert f"{one / 'account.yaml'}:2: note: entry 'account-password-reset' is thin" in out
+    assert main(["build", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "expect about " in out and "thresholds in use: answer=" in out and "(calibrated" in out
+
+
+@pytest.mark.slow
+def test_sparse_proxy_hands_off_fewer_answerable_questions(sparse2: Path, tmp_path: Path) -> None:
+    """Issue 17: on the sparse-2 proxy's dev split, today's fixed thresholds (main) handed off
+    22.7 % (11 languages) of in-scope questions; calibrated: 14.3 % (14 languages)."""
+    s = load_settings()
+    result = run_eval(s, sparse2, ROOT / "tests" / "data" / "shop_questions_dev.jsonl",
+                      cache_dir=tmp_path / "cache")
+    assert result["in_scope"]["handed_off"] <= 0.18
+    assert result["in_scope"]["shown"] >= 0.72
+    assert result["out_of_scope"]["handed_off"] >= 0.80
+    assert result["wrong_over_all"] <= 0.04
+    json.dumps(result)  # the report stays JSON
