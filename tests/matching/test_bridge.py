@@ -125,11 +125,12 @@ def test_swedish_questions_search_the_main_index_and_no_second_index_is_built(
     assert [(r.embedded, r.reused) for r in status.lanes] == [(5, 0), (0, 0)]
     assert fallback.index is main.index
     assert not (tmp_path / "index" / "fallback").exists()
-    # An entry written only in German is found for a Swedish question. (Not every wording:
-    # "Säljer ni presentkort?" ranks it second; e5 itself barely separates the two entries.)
-    assert bot.ask("Kan jag köpa ett presentkort?", language="sv").guesses[0].faq_id == (
-        "gift-cards"
-    )
+    # An entry written only in German is found for a Swedish question, among the guesses an
+    # agent sees. e5 itself barely separates the two entries, and since each entry's answer
+    # counts in its centroid (issue 17) "You can return..." draws level: 0.438 vs 0.432.
+    guesses = bot.ask("Kan jag köpa ett presentkort?", language="sv").guesses
+    assert "gift-cards" in [g.faq_id for g in guesses[:2]]
+    assert guesses[0].score - next(g.score for g in guesses if g.faq_id == "gift-cards") < 0.02
     reply = bot.ask("Hur länge har jag på mig att returnera en vara?", language="sv")
     assert (reply.action, reply.faq_id) == ("answer", "returns-window")
     # After an edit the Swedish lane searches the new build at once.

@@ -192,10 +192,13 @@ def test_an_untranslatable_reply_is_flagged_and_the_shopper_told_once_a_turn(
         assert sent["untranslated"] is True
     chat(client, "Danke, und wann kommt es an?", session_id=sid)
     ok(client.post(f"/api/agent/tickets/{tid}/reply", json={"text": "Tomorrow."}, headers=alice))
+    # Whether the bot answers while a person is on it, or says the message was passed on
+    # (issue 16's waiting flow; which one depends on the score), is not what this test is about.
+    passed_on = "Danke, deine Nachricht wurde weitergeleitet. Eine Person antwortet dir hier."
     lines = [(m["role"], m["text"]) for m in
              ok(client.get(f"/api/conversations/{sid}/messages"))["messages"]
-             if m["role"] != "bot"]  # whether the bot speaks while a person is on it is not
-    after = lines[lines.index(("agent", "Hi, let me check.")):]  # what this test is about
+             if m["role"] != "bot" and m["text"] != passed_on]
+    after = lines[lines.index(("agent", "Hi, let me check.")):]
     note = ("system", "Diese Antwort konnte nicht automatisch in deine Sprache übersetzt werden.")
     assert after == [("agent", "Hi, let me check."), note,
                      ("agent", "Your parcel left yesterday."),

@@ -52,7 +52,9 @@ def server(home: Path) -> Iterator[str]:
     """Start uvicorn on a free port with its own FAQ, database and index."""
     (home / "faq").mkdir()
     (home / "faq" / "shop.yaml").write_text(FAQ, encoding="utf-8")
-    with running_server(home, {}) as base:
+    # Fixed thresholds: calibrated to this two-entry FAQ (issue 17) the bot answers "Do you
+    # sell gift cards?" with the payment entry, and this test needs questions it cannot answer.
+    with running_server(home, {"FAQBOT_CALIBRATE": "0"}) as base:
         yield base
 
 
