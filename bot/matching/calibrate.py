@@ -65,7 +65,10 @@ CLARIFY_SLOPE = 1.25
 # other values is not current (and gets another build id).
 PARAMS = (f"{CALIBRATION_VERSION}:{QUANTILE}:{sorted(REFERENCE.items())}:{BELOW}:{ABOVE}:"
           f"{CLARIFY_SLOPE}")
-PSEUDO_LIMIT = 2000  # leave-one-out pseudo-questions scored at most (every k-th phrasing)
+PSEUDO_LIMIT = 500  # leave-one-out pseudo-questions scored at most (every k-th phrasing)
+# Answers embedded as pseudo-questions at most (every k-th entry's). Each is a fresh embedding
+# at every build: all 5,000 answers of the bench FAQ took a one-entry re-index from 0.6 to 14 s.
+ANSWER_LIMIT = 200
 THIN_WORDS = 3  # an entry whose phrasings all have fewer words is "short"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -161,6 +164,9 @@ class Scorer:
         self.sums = np.asarray(sums, dtype=np.float64)
         self.centroids = _unit(self.sums).astype(np.float32)
         self.order = np.argsort(self.owner, kind="stable")
+        # The phrasing vectors grouped by entry, copied once (a copy per scores() call cost
+        # ~50 MB of copying each on the 25,000-phrasing bench FAQ).
+        self.grouped = np.ascontiguousarray(self.v[self.order])
         self.column = np.empty_like(self.order)  # phrasing row -> its column in ``scores``
         self.column[self.order] = np.arange(len(self.order))
         counts = np.bincount(self.owner, minlength=n_entries)
@@ -169,7 +175,7 @@ class Scorer:
 
     def scores(self, q: Vectors, leave_out: Sequence[int] | None = None) -> Vectors:
         """Return (len(q), entries) scores; ``leave_out[i]`` is a phrasing row q[i] may not use."""
-        sim = q @ self.v[self.order].T  # columns grouped by entry
+        sim = q @ self.grouped.T  # columns grouped by entry
         if leave_out is not None:
             sim[np.arange(len(q)), self.column[np.asarray(leave_out, dtype=np.intp)]] = -np.inf
         best = np.full((len(q), self.n), -np.inf, dtype=np.float32)
@@ -276,6 +282,7 @@ def _pseudo(
         chunk = sample[s : s + 256]
         tops.append(_top2(scorer.scores(scorer.v[chunk], leave_out=chunk)))
     answers = [e.answer.get(next(iter(e.answer))) or "" for e in entries if e.id in pos]
+    answers = answers[:: max(1, len(answers) // ANSWER_LIMIT)][:ANSWER_LIMIT]
     if answers:
         avec = embedder.embed(answers)
         tops.append(_top2(scorer.scores(avec)))
