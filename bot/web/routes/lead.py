@@ -141,7 +141,7 @@ def lead_clusters(
     return ClustersOut.model_validate(sv.insights.clusters(days, limit, examples))
 
 
-def _edit(run: Callable[[], Path]) -> Path:
+def run_edit(run: Callable[[], Path]) -> Path:
     """Run one FAQ edit, turning a refused edit into a 422 with its reasons."""
     try:
         return run()
@@ -160,7 +160,7 @@ def saved(sv: Services, edit: Callable[[], Path], author: str, message: str) -> 
     return sv.remote.commit_edit(edit, author, message)
 
 
-def _edited(sv: Services, change: Change) -> EditOut:
+def edited(sv: Services, change: Change) -> EditOut:
     """Reload after an edit; return the change and how the reload went."""
     status = sv.reloader.reload_now()
     version = sv.bot.index.version if sv.bot.ready else None
@@ -180,14 +180,14 @@ def lead_add_phrasings(body: AddPhrasingsIn, sv: ServicesDep, author: LeadName) 
         raise InputError("choose at least one question to add")
     count = sum(len(v) for v in by_lang.values())
     summary = f"{count} phrasing(s) in {', '.join(sorted(by_lang))} added to {body.entry_id}"
-    path = saved(sv, lambda: _edit(lambda: faq_edit.add_phrasings_in_languages(
+    path = saved(sv, lambda: run_edit(lambda: faq_edit.add_phrasings_in_languages(
         s.faq_files_dir, body.entry_id, by_lang, author, default_language=s.default_language)),
         author, f"faq: {summary}")
     change = insights.record_change(
         author, "add_phrasings", path.name, body.entry_id, cluster_id, summary,
         {"questions": by_lang, "question_ids": body.question_ids},
     )
-    return _edited(sv, change)
+    return edited(sv, change)
 
 
 @router.post("/clusters/new-entry", response_model=EditOut)
@@ -211,14 +211,14 @@ def lead_new_entry(body: NewEntryIn, sv: ServicesDep, author: LeadName) -> EditO
     if body.tags:
         entry["tags"] = body.tags
     count = sum(len(q) for q in questions.values())
-    path = saved(sv, lambda: _edit(lambda: faq_edit.add_entry(
+    path = saved(sv, lambda: run_edit(lambda: faq_edit.add_entry(
         s.faq_files_dir, body.file.strip(), entry, author, default_language=s.default_language)),
         author, f"faq: new entry {entry['id']} ({count} question(s))")
     change = insights.record_change(
         author, "new_entry", path.name, entry["id"], cluster_id,
         f"new entry {entry['id']} in {path.name} ({count} question(s))", {"entry": entry},
     )
-    return _edited(sv, change)
+    return edited(sv, change)
 
 
 @router.post("/clusters/dismiss", response_model=DismissOut)
@@ -296,7 +296,7 @@ def lead_edit_answer(entry_id: str, body: AnswerIn, sv: ServicesDep,
         author, "edit_answer", path.name, entry_id, None, f"{lang} answer of {entry_id} {verb}",
         {"language": lang, "before": before, "after": text},
     )
-    return _edited(sv, change)
+    return edited(sv, change)
 
 
 def _edit_answer(sv: Services, entry_id: str, lang: str, text: str, author: str,
@@ -312,7 +312,7 @@ def _edit_answer(sv: Services, entry_id: str, lang: str, text: str, author: str,
             default_language=s.default_language)
         return path
 
-    path = saved(sv, lambda: _edit(run), author, f"faq: {lang} answer of {entry_id} saved")
+    path = saved(sv, lambda: run_edit(run), author, f"faq: {lang} answer of {entry_id} saved")
     return path, before[0]
 
 

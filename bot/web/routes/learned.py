@@ -21,7 +21,7 @@ from bot.faq import edit as faq_edit
 from bot.insights import learned
 from bot.web.deps import LeadName, ServicesDep, require_lead
 from bot.web.inputs import LearnedId
-from bot.web.routes.lead import _edit, _edited, saved
+from bot.web.routes.lead import edited, run_edit, saved
 from bot.web.schemas import ERRORS, Body, EditOut
 
 router = APIRouter(prefix="/api/lead/learned", tags=["lead"], responses=ERRORS,
@@ -73,7 +73,7 @@ def lead_learned_accept(learned_id: LearnedId, sv: ServicesDep, author: LeadName
     s = sv.settings
     item = learned.get(sv.db, learned_id)
     summary = f"1 {item.language} phrasing learned from use added to {item.faq_id}"
-    path = saved(sv, lambda: _edit(lambda: faq_edit.add_phrasings(
+    path = saved(sv, lambda: run_edit(lambda: faq_edit.add_phrasings(
         s.faq_files_dir, item.faq_id, item.language, [item.question], author,
         default_language=s.default_language)), author, f"faq: {summary}")
     learned.decide(sv.db, learned_id, "accepted", author)
@@ -82,7 +82,7 @@ def lead_learned_accept(learned_id: LearnedId, sv: ServicesDep, author: LeadName
         {"questions": {item.language: [item.question]}, "learned_id": learned_id,
          "count": item.count},
     )
-    return _edited(sv, change)
+    return edited(sv, change)
 
 
 @router.post("/{learned_id}/dismiss", response_model=LearnedOut)
