@@ -29,7 +29,7 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,9 +242,14 @@ def calibrate(
     base: Thresholds,
     centroid_weight: float,
     cache_dir: Path | None = None,
+    known: Mapping[str, Vectors] | None = None,
 ) -> Calibration:
     """Fit thresholds to an index: ``rows`` is each phrasing vector's entry id, ``sums`` each
-    entry's unnormalised centroid, in sorted entry id order (SearchIndex.centroid_sums)."""
+    entry's unnormalised centroid, in sorted entry id order (SearchIndex.centroid_sums).
+
+    ``known`` maps texts the build has embedded already (the answers, for the centroids) to
+    their vectors, so the answers scored as pseudo-questions are not embedded again.
+    """
     ids = sorted({e.id for e in entries})
     pos = {eid: i for i, eid in enumerate(ids)}
     owners = [pos[r] for r in rows]
@@ -261,14 +266,14 @@ def calibrate(
     t = Thresholds(answer, clarify, base.margin)
     return Calibration(
         t.answer, t.clarify, t.margin, len(neg),
-        _pseudo(scorer, entries, owners, pos, embedder, t), _actions(neg_top, t),
+        _pseudo(scorer, entries, owners, pos, embedder, t, known or {}), _actions(neg_top, t),
         thin_entries(entries), round(shift, 4),
     )
 
 
 def _pseudo(
     scorer: Scorer, entries: Sequence[Entry], owners: Sequence[int], pos: dict[str, int],
-    embedder: Embedder, t: Thresholds,
+    embedder: Embedder, t: Thresholds, known: Mapping[str, Vectors],
 ) -> dict[str, float]:
     """Shares per action of the in-scope pseudo-questions (a wrong top entry counts as handoff
     when below clarify, else as what the thresholds do; answers to the wrong entry are rare
@@ -284,7 +289,11 @@ def _pseudo(
     answers = [e.answer.get(next(iter(e.answer))) or "" for e in entries if e.id in pos]
     answers = answers[:: max(1, len(answers) // ANSWER_LIMIT)][:ANSWER_LIMIT]
     if answers:
-        avec = embedder.embed(answers)
+        # Re-embedding up to 200 answers (long texts) was most of a one-entry re-index of the
+        # 5,000-entry bench FAQ: 2.0 s, 1.2 s of it embedding (BENCHMARKS.md).
+        missing = [a for a in answers if a not in known]
+        fresh = dict(zip(missing, embedder.embed(missing), strict=True)) if missing else {}
+        avec = np.stack([known[a] if a in known else fresh[a] for a in answers])
         tops.append(_top2(scorer.scores(avec)))
     top = np.vstack(tops) if tops else np.zeros((0, 2))
     return _actions(top, t)

@@ -313,6 +313,7 @@ def build_index(
         cal = calibrate(
             entries, [p["entry"] for p in rows], vectors, search.centroid_sums, embedder,
             calibrate_from, CENTROID_WEIGHT, index_dir / "calibration",
+            known={x["text"]: v for x, v in zip(manifest["extras"], extra_vectors, strict=True)},
         )
         manifest["calibration"] = cal.to_dict()
         search.calibration = cal
