@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.devtools.eval.ranking import LaneInfo, Ranked
+from bot.matching.decide import CHIP_SLACK
 from bot.settings import Thresholds
 
 ANSWER_GRID = tuple(round(0.20 + 0.01 * i, 2) for i in range(76))  # 0.20 .. 0.95
@@ -104,12 +105,12 @@ def decision_metrics(
     )
     wrong_in = sum(1 for i in inside if acts[i] == "answer") - right
     clarified = [i for i in inside if acts[i] == "clarify"]
-    # decide() suggests the top 3 hits above the clarify threshold.
+    # decide() suggests the top 3 hits down to CHIP_SLACK below the clarify threshold.
     helped = sum(
         1
         for i in clarified
         if any(
-            e == ranked[i].question.expect and s >= ts[ranked[i].lane].clarify
+            e == ranked[i].question.expect and s >= ts[ranked[i].lane].clarify - CHIP_SLACK
             for e, s in zip(ranked[i].ids[:3], ranked[i].scores[:3], strict=True)
         )
     )
