@@ -35,8 +35,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sums = centroid_sums(sorted(e.id for e in result.entries), rows, vectors,
                              [(eid, w) for eid, _t, w in extras],
                              embedder.embed([t for _e, t, _w in extras]) if extras else None)
-        cal = calibrate(result.entries, rows, vectors, sums, embedder, s.thresholds.main,
-                        CENTROID_WEIGHT, s.index_dir / "calibration")
+        cal, _scores = calibrate(result.entries, rows, vectors, sums, embedder,
+                                 s.thresholds.main, CENTROID_WEIGHT, s.index_dir / "calibration")
     for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
         print(p)
     if result.entries and not result.errors:

@@ -34,7 +34,7 @@ import numpy as np
 from bot.errors import IndexStateError
 from bot.faq.load import Entry
 from bot.matching.calibrate import PARAMS as CALIBRATION_PARAMS
-from bot.matching.calibrate import Calibration, calibrate
+from bot.matching.calibrate import Calibration, NegativeScores, calibrate
 from bot.matching.embedder import Embedder, Vectors
 from bot.settings import Thresholds
 from bot.store.locks import file_lock
@@ -88,6 +88,7 @@ def centroid_sums(
                 sums[pos[eid]] += np.float32(weight) * vec
     return sums
 KEEP_BUILDS = 3
+NEGATIVES_FILE = "negatives.npz"  # the negatives' scores of a calibrated build
 
 
 def phrasing_hash(text: str, model: str) -> str:
@@ -141,6 +142,9 @@ class SearchIndex:
             self.vectors() if vectors is None else vectors, self.extras, self.extra_vectors,
         )
         self.centroids = self._centroids(self.centroid_sums)
+        # Where this build lives on disk (None until written): a rebuild reads the negatives'
+        # scores kept there (bot/matching/calibrate.py, NegativeScores).
+        self.build_dir: Path | None = None
 
     def _centroids(self, sums: Vectors) -> Vectors:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
@@ -309,15 +313,19 @@ def build_index(
     if len(rows):
         index.add(vectors)
     search = SearchIndex(entries, index, manifest, vectors, extra_vectors)
+    negatives = None
     if calibrate_from is not None:
-        cal = calibrate(
+        kept = previous.build_dir if previous is not None else None
+        cal, negatives = calibrate(
             entries, [p["entry"] for p in rows], vectors, search.centroid_sums, embedder,
             calibrate_from, CENTROID_WEIGHT, index_dir / "calibration",
             known={x["text"]: v for x, v in zip(manifest["extras"], extra_vectors, strict=True)},
+            hashes=[p["hash"] for p in rows],
+            previous=NegativeScores.load(kept / NEGATIVES_FILE) if kept is not None else None,
         )
         manifest["calibration"] = cal.to_dict()
         search.calibration = cal
-    _write_build(index_dir, index, manifest, extra_vectors)
+    search.build_dir = _write_build(index_dir, index, manifest, extra_vectors, negatives)
     return BuildReport(search, len(todo), len(rows) - len(todo), time.perf_counter() - started)
 
 
@@ -353,17 +361,21 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _write_build(
-    index_dir: Path, index: Any, manifest: dict[str, Any], extra_vectors: Vectors
-) -> None:
+    index_dir: Path, index: Any, manifest: dict[str, Any], extra_vectors: Vectors,
+    negatives: NegativeScores | None = None,
+) -> Path:
+    """Write a build (unless that build exists), make it current and return its folder."""
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
-    final = builds / manifest["build_id"]
+    final = builds / str(manifest["build_id"])
     if not final.exists():
         tmp = builds / f".tmp-{manifest['build_id']}-{os.getpid()}-{time.monotonic_ns()}"
         tmp.mkdir()
         try:
             faiss.write_index(index, str(tmp / "index.faiss"))
             np.save(tmp / "extras.npy", extra_vectors)
+            if negatives is not None:
+                negatives.save(tmp / NEGATIVES_FILE)
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
             tmp.rename(final)
         except OSError:
@@ -375,6 +387,7 @@ def _write_build(
     pointer.write_text(json.dumps({"build_id": manifest["build_id"]}))
     os.replace(pointer, index_dir / "current.json")
     _prune(builds, keep=manifest["build_id"])
+    return final
 
 
 def _prune(builds: Path, keep: str) -> None:
@@ -408,7 +421,9 @@ def load_index(index_dir: Path) -> SearchIndex:
     if extra_vectors is not None and len(extra_vectors) != len(manifest["extras"]):
         raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
     entries = [Entry.from_dict(d) for d in manifest["entries"]]
-    return SearchIndex(entries, index, manifest, None, extra_vectors)
+    search = SearchIndex(entries, index, manifest, None, extra_vectors)
+    search.build_dir = build
+    return search
 
 
 def live_build_id(index_dir: Path) -> str | None:

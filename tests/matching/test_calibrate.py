@@ -10,13 +10,15 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.devtools.eval.run import run as run_eval
 from bot.matching.bot import FaqBot
-from bot.matching.calibrate import Calibration, effective_thresholds
-from bot.matching.index import load_index
+from bot.matching.calibrate import Calibration, NegativeScores, Scorer, effective_thresholds
+from bot.matching.index import NEGATIVES_FILE, load_index
 from bot.settings import Thresholds, load_settings
 from tests.support.faqs import ROOT
 
@@ -114,6 +116,47 @@ def test_calibration_is_deterministic_stored_in_the_manifest_and_used(
 
 
 @pytest.mark.slow
+def test_an_edit_rescores_the_negatives_of_the_changed_entry_only(
+    sparse2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-entry edit keeps the other entries' negative scores (the re-index budget) and
+    calibrates exactly as a build from nothing does."""
+    s = load_settings(faq_dir=sparse2, index_dir=tmp_path / "kept", fallback_model="")
+    bot = FaqBot(s)
+    assert bot.reload().ok
+    first = NegativeScores.load(bot.index.build_dir / NEGATIVES_FILE)  # type: ignore[operator]
+    assert first is not None and first.best.shape == (62, 1540)
+
+    scored: list[int] = []
+    real = Scorer.phrasing_best
+
+    def counting(self: Scorer, q: Any, entries: Any = None) -> Any:
+        scored.append(self.n if entries is None else len(entries))
+        return real(self, q, entries)
+
+    monkeypatch.setattr(Scorer, "phrasing_best", counting)
+    path = sparse2 / "shipping.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("questions:\n    en:\n", "questions:\n    en:\n"
+                                 "    - Which parcel services deliver my order?\n", 1))
+    assert bot.reload().ok
+    assert set(scored) == {1}  # one entry rescored, in every chunk of negatives
+    kept = bot.index
+    again = NegativeScores.load(kept.build_dir / NEGATIVES_FILE)  # type: ignore[operator]
+    assert again is not None
+    changed = [i for i, k in enumerate(again.keys) if k not in first.keys]
+    assert len(changed) == 1
+    same = [i for i in range(62) if i not in changed]
+    assert (again.best[same] == first.best[same]).all()
+
+    scored.clear()
+    fresh = FaqBot(load_settings(faq_dir=sparse2, index_dir=tmp_path / "fresh", fallback_model=""))
+    assert fresh.reload().ok
+    assert scored and set(scored) == {62}
+    assert fresh.index.manifest["calibration"] == kept.manifest["calibration"]
+
+
+@pytest.mark.slow
 def test_validate_and_build_say_what_to_expect(
     sparse2: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,3 +188,31 @@ def test_sparse_proxy_hands_off_fewer_answerable_questions(sparse2: Path, tmp_pa
     assert result["out_of_scope"]["handed_off"] >= 0.80
     assert result["wrong_over_all"] <= 0.04
     json.dumps(result)  # the report stays JSON
+
+
+def test_scorer_gives_the_same_scores_whatever_the_order_of_the_phrasings() -> None:
+    """The fast path (each entry's phrasings together, used in place) and the grouped copy
+    (phrasings interleaved) score alike, with and without a left-out phrasing; scoring a few
+    entries gives their columns of scoring all."""
+    rng = np.random.default_rng(7)
+    owners = [0, 0, 2, 2, 2, 1, 3]  # entry 4 has no phrasing
+    v = rng.normal(size=(len(owners), 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    sums = np.zeros((5, 16), dtype=np.float32)
+    for o, row in zip(owners, v, strict=True):
+        sums[o] += row
+    sums[4] = rng.normal(size=16)
+    q = rng.normal(size=(4, 16)).astype(np.float32)
+    together = Scorer(v, owners, sums, 0.5)
+    assert together.column is None  # used in place
+    shuffle = [3, 0, 6, 2, 5, 1, 4]
+    apart = Scorer(v[shuffle], [owners[i] for i in shuffle], sums, 0.5)
+    assert apart.column is not None
+    np.testing.assert_allclose(together.scores(q), apart.scores(q), rtol=1e-6)
+    loo = [0, 2, 5, 6]
+    moved = [shuffle.index(r) for r in loo]
+    np.testing.assert_allclose(together.scores(q, loo), apart.scores(q, moved), rtol=1e-6)
+    assert (together.scores(q)[:, 4] == -1.0).all()  # no phrasing: no score
+    full = together.phrasing_best(q)
+    np.testing.assert_array_equal(together.phrasing_best(q, [2, 4, 0]), full[:, [2, 4, 0]])
+    np.testing.assert_array_equal(apart.phrasing_best(q, [3, 1]), full[:, [3, 1]])
