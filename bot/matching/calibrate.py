@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -304,7 +305,7 @@ class NegativeScores:
             with np.load(path) as z:
                 return cls(str(z["source"]), tuple(str(k) for k in z["keys"]),
                            np.asarray(z["best"], dtype=np.float16))
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
 
 

@@ -216,3 +216,17 @@ def test_scorer_gives_the_same_scores_whatever_the_order_of_the_phrasings() -> N
     full = together.phrasing_best(q)
     np.testing.assert_array_equal(together.phrasing_best(q, [2, 4, 0]), full[:, [2, 4, 0]])
     np.testing.assert_array_equal(apart.phrasing_best(q, [3, 1]), full[:, [3, 1]])
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 not a zip", b"\x93NUMPY junk"])
+def test_unreadable_kept_negative_scores_are_ignored(tmp_path: Path, content: bytes) -> None:
+    """The kept scores are a shortcut only: a damaged file means scoring afresh, not an error."""
+    path = tmp_path / NEGATIVES_FILE
+    path.write_bytes(content)
+    assert NegativeScores.load(path) is None
+    assert NegativeScores.load(tmp_path / "missing.npz") is None
+    kept = NegativeScores("src", ("a", "b"), np.zeros((2, 3), dtype=np.float16))
+    kept.save(path)
+    again = NegativeScores.load(path)
+    assert again is not None and again.keys == ("a", "b") and again.source == "src"
+    assert again.best.dtype == np.float16 and again.best.shape == (2, 3)
