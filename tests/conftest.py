@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from bot.matching.bot import FaqBot
 from bot.settings import Settings
-from bot.store.db import make_engine, migrate
+from bot.store.db import Database, make_engine, migrate
 from bot.web.app import create_app
 from tests.support.faqs import write_tiny_faq
 from tests.support.people import PersonFactory, add_person
@@ -99,6 +99,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     migrate(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """Return a Database on ``db_url`` (both databases), disposed after the test."""
+    database = Database(db_url)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

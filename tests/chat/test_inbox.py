@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,13 +14,6 @@ from bot.store.db import Database
 from bot.store.models import Conversation, Message, utcnow
 
 SLA = {"urgent": 30, "normal": 240}
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

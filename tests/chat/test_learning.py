@@ -8,7 +8,6 @@ phrasing, a complaint or a handoff does not; retention deletes the suggestions' 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -34,13 +33,6 @@ VAGUE = "delivery"
 # Swedish needs its own vague word: with the bridge map's Swedish step "När kommer leveransen"
 # is answered outright (0.71); "leveranstid" still scores in the clarify zone (0.56).
 VAGUE_IN = {"sv": "leveranstid"}
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

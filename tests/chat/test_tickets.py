@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,13 +22,6 @@ from bot.store.db import Database, all_metadata
 from bot.store.models import Conversation, Ticket, utcnow
 
 SLA = {"urgent": 30, "normal": 240}
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

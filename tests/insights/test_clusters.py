@@ -81,13 +81,6 @@ def log_questions(db: Database, rows: list[tuple[str, str, str]], days_ago: int 
     return ids
 
 
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
 def cluster_of(data: ClusterReport, text: str) -> Cluster:
     for c in data.clusters:
         if any(e.text == text for e in c.examples):

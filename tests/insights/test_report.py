@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,13 +18,6 @@ from tests.support.faqs import write_tiny_faq
 
 MIN = 60.0
 HOUR = 3600.0
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def ticket(db: Database, language: str, created: datetime, first_reply: float | None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,13 +34,6 @@ from bot.store.models import (
 from bot.web.app import create_app
 from tests.support.faqs import write_tiny_faq
 from tests.support.settings import make_settings
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def seed(db: Database, days_ago: int, text: str, state: str = "resolved") -> str:

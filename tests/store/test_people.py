@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from bot.store.models import User, utcnow
 from bot.store.people import KEY_PREFIX, People, Person
 
 SECRET = "a-test-secret-of-more-than-32-characters"
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
