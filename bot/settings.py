@@ -112,6 +112,9 @@ class Thresholds:
     answer: float
     clarify: float
     margin: float
+    # Below ``clarify``, a question is still clarified when the head's score of its top entry
+    # reaches this (bot/matching/head.py); None: no such path. Set by calibration only.
+    head_clarify: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.clarify <= self.answer <= 1.0:

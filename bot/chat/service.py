@@ -206,8 +206,8 @@ class ChatService:
                                           hits[0].score if hits else None)
         if not triage.substantive:
             return triage, None, False
-        decision = prefer(self.bot.decide(lane, hits), hits, self.triage.entries_for(triage),
-                          lane.thresholds)
+        decision = prefer(self.bot.decide(lane, hits, vector), hits,
+                          self.triage.entries_for(triage), lane.thresholds)
         return triage, self.bot.reply(query, hits, decision), False
 
     def _store(self, turn: TurnInput, forced: str | None) -> ChatResult:

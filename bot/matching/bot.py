@@ -206,9 +206,18 @@ class FaqBot:
         """Return the lane's best ``k`` entries for a question vector, best first."""
         return self._lane_index(lane).search(vector, k=k, market=market)
 
-    def decide(self, lane: Lane, hits: list[Hit]) -> Decision:
-        """Answer, clarify or hand off, by the lane's thresholds."""
-        return decide(hits, lane.thresholds)
+    def decide(self, lane: Lane, hits: list[Hit], vector: Vectors | None = None) -> Decision:
+        """Answer, clarify or hand off, by the lane's thresholds.
+
+        Below the clarify threshold the head (bot/matching/head.py) has a say, for questions
+        whose ``vector`` is in the main model's space (the main lane and bridged lanes).
+        """
+        t = lane.thresholds
+        head = None
+        if vector is not None and hits and hits[0].score < t.clarify \
+                and t.head_clarify is not None and (lane is self.lanes[0] or lane.bridged):
+            head = self._lane_index(lane).head_confidence(vector, hits[0].entry.id)
+        return decide(hits, t, head)
 
     def reply(self, query: Query, hits: list[Hit], decision: Decision) -> Reply:
         """Turn a decision into the reply: the answer localised, or suggestions, or neither."""
@@ -244,7 +253,7 @@ class FaqBot:
         index = self._lane_index(lane)  # before embedding: no index, no model call
         vector = self.embed(lane, [query.text])[0]
         hits = index.search(vector, k=TOP_K, market=query.market)
-        return self.reply(query, hits, self.decide(lane, hits))
+        return self.reply(query, hits, self.decide(lane, hits, vector))
 
     def answer_entry(self, faq_id: str, query: Query) -> Reply | None:
         """Answer with the entry the shopper picked (a suggestion); None when it is gone."""

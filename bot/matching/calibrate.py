@@ -40,9 +40,10 @@ import numpy.typing as npt
 
 from bot.faq.load import Entry
 from bot.matching.embedder import Embedder, Vectors
+from bot.matching.head import HEAD_FILE, HeadScores, head_for
 from bot.settings import Thresholds
 
-CALIBRATION_VERSION = 2  # 2: the negatives scored in float16 (NegativeScores)
+CALIBRATION_VERSION = 3  # 2: the negatives scored in float16 (NegativeScores); 3: head_clarify
 NEGATIVES = Path(__file__).parent / "data" / "offtopic.jsonl.gz"
 # The percentile of the negatives' best scores that is compared with the reference. 0.90, 0.95,
 # 0.97 and 0.99 moved the thresholds of the sparse proxies alike (-0.04 to -0.055, dev); 0.95
@@ -63,10 +64,19 @@ BELOW, ABOVE = 0.10, 0.0
 # 14.3 / 7.1 %; out-of-scope handed off sparse-2 95.2 / 85.7 / 80.9 %, sparse-1 92.9 / 83.3 /
 # 71.4 % (target >= 80 %): 1.25.
 CLARIFY_SLOPE = 1.25
+# A question the thresholds would hand off is clarified when the head's score of its top entry
+# (bot/matching/head.py) reaches this percentile of the negatives' head scores of theirs.
+# Issue 17's dev split, in-scope handed off / out of scope handed off at 0.995 / 0.99 / 0.98:
+# sparse-2 .107 / .107 / .080 and .857 throughout (.116 / .857 without), sparse-1 .116 / .098 /
+# .062 and .833 / .833 / .810 (.125 / .833), shipped .045 / .018 / .018 and .929 / .929 / .905
+# (.045 / .929): 0.98, the lowest that keeps out of scope handed off >= 80 % everywhere.
+HEAD_QUANTILE = 0.98
 # Everything the stored thresholds depend on besides the vectors: a build calibrated with
 # other values is not current (and gets another build id).
+_HEAD_DIGEST = hashlib.sha256(HEAD_FILE.read_bytes()).hexdigest()[:16] if HEAD_FILE.exists() \
+    else ""
 PARAMS = (f"{CALIBRATION_VERSION}:{QUANTILE}:{sorted(REFERENCE.items())}:{BELOW}:{ABOVE}:"
-          f"{CLARIFY_SLOPE}")
+          f"{CLARIFY_SLOPE}:{HEAD_QUANTILE}:{_HEAD_DIGEST}")
 PSEUDO_LIMIT = 500  # leave-one-out pseudo-questions scored at most (every k-th phrasing)
 # ... and fewer on a large FAQ, down to 100: at most this many (pseudo-question, phrasing) pairs
 # (the bench FAQ's 25,000 phrasings: 200, 0.15 s less of a one-entry re-index).
@@ -91,11 +101,14 @@ class Calibration:
     off_topic: dict[str, float] = field(default_factory=dict)
     thin: tuple[str, ...] = ()  # entries with one phrasing or only short ones
     shift: float = 0.0  # how far the answer threshold moved from the configured one
+    # The head's score at which a question below the clarify threshold is clarified (None: the
+    # model has no head, bot/matching/head.py).
+    head_clarify: float | None = None
     params: str = PARAMS
 
     @property
     def thresholds(self) -> Thresholds:
-        return Thresholds(self.answer, self.clarify, self.margin)
+        return Thresholds(self.answer, self.clarify, self.margin, self.head_clarify)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -111,6 +124,7 @@ class Calibration:
             float(d["answer"]), float(d["clarify"]), float(d["margin"]), int(d["negatives"]),
             dict(d.get("in_scope", {})), dict(d.get("off_topic", {})),
             tuple(d.get("thin", ())), float(d.get("shift", 0.0)),
+            None if d.get("head_clarify") is None else float(d["head_clarify"]),
         )
 
     def expectation(self) -> str:
@@ -248,13 +262,16 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return out
 
 
-def _actions(top: np.ndarray, t: Thresholds) -> dict[str, float]:
-    """Shares of answer / clarify / handoff for score matrices' best two columns."""
+def _actions(top: np.ndarray, t: Thresholds, head: np.ndarray | None = None) -> dict[str, float]:
+    """Shares of answer / clarify / handoff for score matrices' best two columns (``head``: the
+    head's score of each top entry, where known)."""
     if not len(top):
         return {"answer": 0.0, "clarify": 0.0, "handoff": 0.0}
     s1, s2 = top[:, 0], top[:, 1]
     answer = (s1 >= t.answer) & (s1 - s2 >= t.margin - 1e-9)
     handoff = s1 < t.clarify
+    if head is not None and t.head_clarify is not None:
+        handoff &= head < t.head_clarify
     n = len(top)
     return {
         "answer": round(float((answer & ~handoff).sum()) / n, 4),
@@ -369,21 +386,32 @@ def calibrate(
     neg = negative_vectors(embedder, cache_dir)
     keys = entry_keys(ids, rows, hashes) if hashes is not None else None
     scored = _negative_best(scorer, neg, negatives_key(embedder), keys, previous)
-    neg_top = np.vstack([
-        _top2(scorer.combine(neg[s : s + 256], scored.best[:, s : s + 256].T.astype(np.float32)))
-        for s in range(0, len(neg), 256)
-    ]) if len(ids) else np.zeros((0, 2))
+    tops, firsts = [], []
+    for s in range(0, len(neg) if len(ids) else 0, 256):
+        chunk = scorer.combine(neg[s : s + 256], scored.best[:, s : s + 256].T.astype(np.float32))
+        tops.append(_top2(chunk))
+        firsts.append(np.argmax(chunk, axis=1))
+    neg_top = np.vstack(tops) if tops else np.zeros((0, 2))
+    head = head_for(embedder.name)
+    head_clarify, neg_head = None, None
+    if head is not None and len(neg_top):
+        # The head's score of each negative's top entry, as FaqBot.decide reads it.
+        v = np.asarray(vectors)
+        heads = HeadScores(head, lambda rows: v[rows], np.asarray(owners, dtype=np.intp), sums,
+                           centroid_weight)
+        neg_head = heads.of(head.project(neg), np.concatenate(firsts).astype(np.intp))
+        head_clarify = round(float(np.quantile(neg_head, HEAD_QUANTILE)), 4)
     ref = REFERENCE.get(embedder.name.split("@")[0])
     shift = 0.0
     if ref is not None and len(neg_top):
         shift = min(max(float(np.quantile(neg_top[:, 0], QUANTILE)) - ref, -BELOW), ABOVE)
     answer = round(min(max(base.answer + shift, 0.0), 1.0), 2)
     clarify = round(min(max(base.clarify + CLARIFY_SLOPE * shift, 0.0), answer), 2)
-    t = Thresholds(answer, clarify, base.margin)
+    t = Thresholds(answer, clarify, base.margin, head_clarify)
     return Calibration(
         t.answer, t.clarify, t.margin, len(neg),
-        _pseudo(scorer, entries, owners, pos, embedder, t, known or {}), _actions(neg_top, t),
-        thin_entries(entries), round(shift, 4),
+        _pseudo(scorer, entries, owners, pos, embedder, t, known or {}),
+        _actions(neg_top, t, neg_head), thin_entries(entries), round(shift, 4), head_clarify,
     ), scored
 
 
@@ -443,6 +471,8 @@ def effective_thresholds(
         clarify = configured.clarify
     if f"{prefix}margin" in explicit:
         margin = configured.margin
+    # A clarify threshold set by hand says where clarifying starts: no head path below it.
+    head = None if f"{prefix}clarify_threshold" in explicit else cal.head_clarify
     answer = min(max(answer, 0.0), 1.0)
     clarify = min(max(clarify, 0.0), answer)
-    return Thresholds(answer, clarify, margin)
+    return Thresholds(answer, clarify, margin, head)

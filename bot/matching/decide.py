@@ -28,10 +28,19 @@ class Decision:
     suggestions: tuple[Hit, ...]
 
 
-def decide(hits: list[Hit], t: Thresholds) -> Decision:
-    """Answer when clearly best and confident, clarify in the grey zone, else hand off."""
-    if not hits or hits[0].score < t.clarify:
+def decide(hits: list[Hit], t: Thresholds, head: float | None = None) -> Decision:
+    """Answer when clearly best and confident, clarify in the grey zone, else hand off.
+
+    ``head`` is the head's score of the best entry (bot/matching/head.py), needed only below
+    the clarify threshold: reaching ``t.head_clarify`` clarifies instead of handing off.
+    """
+    if not hits:
         return Decision("handoff", None, ())
+    if hits[0].score < t.clarify:
+        if head is None or t.head_clarify is None or head < t.head_clarify:
+            return Decision("handoff", None, ())
+        chips = tuple(h for h in hits[:3] if h.score >= t.clarify - CHIP_SLACK)
+        return Decision("clarify", hits[0], chips or (hits[0],))
     best = hits[0]
     runner_up = hits[1].score if len(hits) > 1 else -1.0
     # The epsilon keeps a lead of exactly the margin an answer: 0.58 - 0.55 is 0.0299999...

@@ -36,6 +36,7 @@ from bot.faq.load import Entry
 from bot.matching.calibrate import PARAMS as CALIBRATION_PARAMS
 from bot.matching.calibrate import Calibration, NegativeScores, calibrate
 from bot.matching.embedder import Embedder, Vectors
+from bot.matching.head import HeadScores, head_for
 from bot.settings import Thresholds
 from bot.store.locks import file_lock
 
@@ -145,6 +146,19 @@ class SearchIndex:
         # Where this build lives on disk (None until written): a rebuild reads the negatives'
         # scores kept there (bot/matching/calibrate.py, NegativeScores).
         self.build_dir: Path | None = None
+        self._head: HeadScores | None = None  # made on first use (bot/matching/head.py)
+
+    def head_confidence(self, query: Vectors, entry_id: str) -> float | None:
+        """Return the head's score of a query vector for one entry (bot/matching/head.py);
+        None when the model has no head."""
+        if self._head is None:
+            head = head_for(self.model)
+            if head is None:
+                return None
+            owners = np.array([self._entry_pos[e] for e, _l, _t in self.rows], dtype=np.intp)
+            self._head = HeadScores(head, self.index.reconstruct_batch, owners,
+                                    self.centroid_sums, self.centroid_weight)
+        return self._head.confidence(query, self._entry_pos[entry_id])
 
     def _centroids(self, sums: Vectors) -> Vectors:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)

@@ -80,6 +80,15 @@ def test_offline_actions_agree_with_decide_on_real_hits() -> None:
         got = actions_for(arrays, t)
         want = [decide(h, t).action for h in hit_lists]
         assert list(got) == want
+    # With the head's path: each question's head score of its top entry, or none.
+    heads = [None if not h or rng.random() < 0.2 else round(rng.uniform(0.2, 0.8), 3)
+             for h in hit_lists]
+    rows = [Ranked(r.question, r.ids, r.scores, head=x) for r, x in zip(rows, heads, strict=True)]
+    t = Thresholds(0.55, 0.40, 0.03, head_clarify=0.5)
+    got = actions_for(Arrays.of(rows), t)
+    want = [decide(h, t, x).action for h, x in zip(hit_lists, heads, strict=True)]
+    assert list(got) == want and "clarify" in [g for g, r in zip(got, rows, strict=True)
+                                               if r.scores and r.scores[0] < t.clarify]
 
 
 def test_decision_shares_on_a_hand_made_set() -> None:
@@ -106,6 +115,19 @@ def test_decision_shares_on_a_hand_made_set() -> None:
     assert d["coverage"] == 0.5  # 3 answers of 6 questions
     assert d["wrong_rate"] == round(2 / 3, 4)
     assert d["wrong_over_all"] == round(2 / 6, 4)
+
+    # The head's path: below clarify, a head score at its threshold clarifies with the top
+    # entry as the chip (the others are below the chip slack); a lower one hands off.
+    t = Thresholds(answer=0.6, clarify=0.4, margin=0.05, head_clarify=0.5)
+    low = [Ranked(Question("q", "en", "a"), ("a", "b"), (0.25, 0.1), head=0.5),
+           Ranked(Question("q", "en", "b"), ("a", "b"), (0.25, 0.1), head=0.7),
+           Ranked(Question("q", "en", "a"), ("a",), (0.25,), head=0.49),
+           Ranked(Question("q", "en", None), ("a",), (0.25,), head=None)]
+    d = decision_metrics(low, t)
+    assert d["in_scope"]["clarified"] == round(2 / 3, 4)
+    assert d["in_scope"]["shown"] == round(1 / 3, 4)  # "b" was not among the chips
+    assert d["in_scope"]["handed_off"] == round(1 / 3, 4)
+    assert d["out_of_scope"]["handed_off"] == 1.0
 
 
 def test_the_report_prints_issue_17s_table() -> None:

@@ -63,6 +63,25 @@ def test_clarify_offers_at_most_three_suggestions_down_to_the_chip_slack() -> No
     assert [h.entry.id for h in d.suggestions] == ["e0", "e1"]
 
 
+def test_the_head_clarifies_below_the_clarify_threshold_only_when_it_reaches_its_own() -> None:
+    t = Thresholds(answer=0.55, clarify=0.40, margin=0.03, head_clarify=0.5)
+    low = hits(0.35, 0.32, 0.20)
+    assert decide(low, t).action == "handoff"  # no head score: as before
+    assert decide(low, t, 0.4999).action == "handoff"
+    d = decide(low, t, 0.5)
+    assert d.action == "clarify" and d.best is not None and d.best.entry.id == "e0"
+    # The chips are those down to the chip slack below the clarify threshold...
+    assert [h.entry.id for h in d.suggestions] == ["e0", "e1"]
+    # ... or the top entry alone when all are further below.
+    d = decide(hits(0.25, 0.24), t, 0.9)
+    assert [h.entry.id for h in d.suggestions] == ["e0"]
+    # Thresholds without a head score (another model, pinned by hand) never take this path,
+    # and above the clarify threshold the head has no say.
+    assert decide(low, T, 0.9).action == "handoff"
+    assert decide(hits(0.6, 0.3), t, 0.0).action == "answer"
+    assert decide(hits(0.45, 0.3), t, 0.0).action == "clarify"
+
+
 def test_handoff_has_no_entry() -> None:
     assert decide(hits(0.1, 0.05), T) == Decision("handoff", None, ())
 

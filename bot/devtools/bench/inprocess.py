@@ -66,7 +66,7 @@ def bench_in_process(settings: Settings, questions: Sequence[str], n: int) -> di
         t2 = time.perf_counter()
         hits = bot.search(lane, vector)
         t3 = time.perf_counter()
-        decision = bot.decide(lane, hits)
+        decision = bot.decide(lane, hits, vector)
         t4 = time.perf_counter()
         bot.reply(Query(text, detection), hits, decision)
         t5 = time.perf_counter()

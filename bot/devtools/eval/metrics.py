@@ -38,6 +38,7 @@ class Arrays:
     s2: FloatArray  # runner-up score; -1.0 when there is none (as bot.matching.decide does)
     correct: BoolArray  # top-1 is the expected entry (never for out-of-scope)
     in_scope: BoolArray
+    head: FloatArray  # the head's score of the top entry (bot/matching/head.py); nan: none
 
     @classmethod
     def of(cls, ranked: Sequence[Ranked]) -> Arrays:
@@ -47,13 +48,16 @@ class Arrays:
         correct = np.array(
             [bool(r.ids) and r.ids[0] == r.question.expect for r in ranked], dtype=bool
         )
-        return cls(s1, s2.astype(np.float64), correct & in_scope, in_scope)
+        head = np.array([math.nan if r.head is None else r.head for r in ranked])
+        return cls(s1, s2.astype(np.float64), correct & in_scope, in_scope, head)
 
 
 def actions_for(a: Arrays, t: Thresholds) -> npt.NDArray[np.str_]:
     """Return each question's action under t, exactly as bot.decide.decide would."""
     answer = (a.s1 >= t.answer) & (a.s1 - a.s2 >= t.margin) & (a.s1 >= t.clarify)
     handoff = a.s1 < t.clarify
+    if t.head_clarify is not None:
+        handoff &= ~(a.head >= t.head_clarify)  # nan (no head) compares False: handed off
     out = np.full(a.s1.shape, "clarify", dtype="<U7")
     out[handoff] = "handoff"
     out[answer] = "answer"
@@ -105,15 +109,8 @@ def decision_metrics(
     )
     wrong_in = sum(1 for i in inside if acts[i] == "answer") - right
     clarified = [i for i in inside if acts[i] == "clarify"]
-    # decide() suggests the top 3 hits down to CHIP_SLACK below the clarify threshold.
-    helped = sum(
-        1
-        for i in clarified
-        if any(
-            e == ranked[i].question.expect and s >= ts[ranked[i].lane].clarify - CHIP_SLACK
-            for e, s in zip(ranked[i].ids[:3], ranked[i].scores[:3], strict=True)
-        )
-    )
+    helped = sum(1 for i in clarified
+                 if ranked[i].question.expect in chips(ranked[i], ts[ranked[i].lane]))
     oos_answered = sum(1 for i in outside if acts[i] == "answer")
     answered = int((acts == "answer").sum())
     return {
@@ -137,6 +134,14 @@ def decision_metrics(
         "wrong_rate": _share(wrong_in + oos_answered, answered),
         "wrong_over_all": _share(wrong_in + oos_answered, len(ranked)),
     }
+
+
+def chips(r: Ranked, t: Thresholds) -> tuple[str, ...]:
+    """Return the entries decide() offers when it clarifies: the top 3 hits down to CHIP_SLACK
+    below the clarify threshold, or the top one alone (the head's path, far below it)."""
+    out = tuple(e for e, s in zip(r.ids[:3], r.scores[:3], strict=True)
+                if s >= t.clarify - CHIP_SLACK)
+    return out or r.ids[:1]
 
 
 def confused_pairs(ranked: Sequence[Ranked], top: int = 10) -> list[dict[str, Any]]:
@@ -284,7 +289,10 @@ def evaluate(
 
 
 def _thresholds(t: Thresholds) -> dict[str, float]:
-    return {"answer": t.answer, "clarify": t.clarify, "margin": t.margin}
+    out = {"answer": t.answer, "clarify": t.clarify, "margin": t.margin}
+    if t.head_clarify is not None:
+        out["head_clarify"] = t.head_clarify
+    return out
 
 
 def frontier(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

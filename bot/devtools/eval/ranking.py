@@ -51,6 +51,7 @@ class Ranked:
     scores: tuple[float, ...]
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
     lane: int = 0  # which of the bot's model lanes ranked it (see LaneInfo)
+    head: float | None = None  # the head's score of the top entry (bot/matching/head.py)
 
 
 def read_queries(path: Path) -> list[Question]:
@@ -187,12 +188,16 @@ def rank_with_bot(
             vectors = bot.embed(lane, [texts[i] for i in chunk])
             for i, vector in zip(chunk, vectors, strict=True):
                 hits = bot.search(lane, vector, k=K)
+                head = None
+                if hits and (lane_no == 0 or lane.bridged):
+                    head = bot.index.head_confidence(vector, hits[0].entry.id)
                 slots[i] = Ranked(
                     questions[i],
                     tuple(h.entry.id for h in hits),
                     tuple(h.score for h in hits),
                     tuple(hits),
                     lane_no,
+                    head,
                 )
     ranked = [r for r in slots if r is not None]
     lanes = [
