@@ -136,7 +136,8 @@ class Calibration:
             f"(its own phrasings, left out one at a time, and its answers as questions); "
             f"{o.get('handoff', 0):.0%} of off-topic messages handed off, "
             f"{o.get('answer', 0):.0%} answered "
-            f"(thresholds answer={self.answer} clarify={self.clarify} margin={self.margin})"
+            f"(thresholds answer={self.answer} clarify={self.clarify} margin={self.margin}"
+            + (f", head={self.head_clarify}" if self.head_clarify is not None else "") + ")"
         )
 
 

@@ -21,7 +21,8 @@ def render(result: dict[str, Any]) -> str:
         f"model {s['model']} [{s['embedder']}]: {s['entries']} entries, {s['phrasings']} phrasings"
     )
     t = result["thresholds"]
-    lines.append(f"thresholds answer={t['answer']} clarify={t['clarify']} margin={t['margin']}")
+    lines.append(f"thresholds answer={t['answer']} clarify={t['clarify']} margin={t['margin']}"
+                 + (f" head={t['head_clarify']}" if "head_clarify" in t else ""))
     lines.append("")
     lines.append(
         f"{'lang':<6}{'n':>6}{'acc@1':>8}{'mrr@3':>8}{'right':>8}{'wrong':>8}"
