@@ -192,7 +192,7 @@ class ChatService:
             return triage, None, False  # the words decided: no model call for "hi" or "human"
         try:
             lane = self.bot.lane_for(query.language)
-            vector = self.bot.embed(lane, [text])[0]
+            vector = self.bot.embed(lane, [query.for_model])[0]
             hits = self.bot.search(lane, vector, query.market)
         except InputError:
             raise

@@ -28,6 +28,7 @@ from typing import Any
 from bot.errors import FaqbotError, IndexStateError, InputError, MessageTooLong, TranslationError
 from bot.events import Event
 from bot.faq.load import Entry
+from bot.matching.accents import restore
 from bot.matching.decide import Action, Decision, confidence, decide
 from bot.matching.embedder import Embedder, Vectors, make_embedder
 from bot.matching.index import Hit, SearchIndex
@@ -70,6 +71,12 @@ class Query:
     def language(self) -> str:
         """Return the language the question is answered in."""
         return self.detection.language
+
+    @property
+    def for_model(self) -> str:
+        """Return the text the model embeds: as typed, with left-out accents put back
+        (bot/matching/accents.py); ``text`` stays as typed for tickets and transcripts."""
+        return restore(self.text, self.language)
 
 
 @dataclass(frozen=True)
@@ -251,7 +258,7 @@ class FaqBot:
         """Answer a prepared question: lane, embed, search, decide, reply."""
         lane = self.lane_for(query.language)
         index = self._lane_index(lane)  # before embedding: no index, no model call
-        vector = self.embed(lane, [query.text])[0]
+        vector = self.embed(lane, [query.for_model])[0]
         hits = index.search(vector, k=TOP_K, market=query.market)
         return self.reply(query, hits, self.decide(lane, hits, vector))
 

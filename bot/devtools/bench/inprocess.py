@@ -62,7 +62,7 @@ def bench_in_process(settings: Settings, questions: Sequence[str], n: int) -> di
         detection = bot.detect(text)
         t1 = time.perf_counter()
         lane = bot.lane_for(detection.language)
-        vector = bot.embed(lane, [text])[0]
+        vector = bot.embed(lane, [Query(text, detection).for_model])[0]
         t2 = time.perf_counter()
         hits = bot.search(lane, vector)
         t3 = time.perf_counter()

@@ -24,7 +24,7 @@ import numpy as np
 
 from bot.errors import EmbedderError, FaqbotError, InputError
 from bot.faq.load import Entry
-from bot.matching.bot import TOP_K, FaqBot, normalise_message
+from bot.matching.bot import TOP_K, FaqBot, Query, normalise_message
 from bot.matching.embedder import CombinedEmbedder, Embedder, Vectors, make_embedder
 from bot.matching.index import Hit
 from bot.settings import Settings, Thresholds
@@ -175,9 +175,11 @@ def rank_with_bot(
     texts = [normalise_message(q.q, settings.max_message_chars) for q in questions]
     by_lane: dict[int, list[int]] = defaultdict(list)
     for i, (text, q) in enumerate(zip(texts, questions, strict=True)):
-        lane_no = 0
-        if len(bot.lanes) > 1:  # detection only where it chooses between lanes
-            lane_no = bot.lanes.index(bot.lane_for(bot.detect(text, [q.lang]).language))
+        # Detected as FaqBot detects it (the labelled language as the widget's hint): it picks
+        # the lane and the accents put back (Query.for_model).
+        query = Query(text, bot.detect(text, [q.lang]))
+        texts[i] = query.for_model
+        lane_no = bot.lanes.index(bot.lane_for(query.language)) if len(bot.lanes) > 1 else 0
         by_lane[lane_no].append(i)
     slots: list[Ranked | None] = [None] * len(questions)
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from typing import Any
 from bot.chat.triage import TriageClassifier, TriageResult
 from bot.chat.triage_data import KINDS, SMALL_TALK
 from bot.errors import InputError
-from bot.matching.bot import FaqBot, normalise_message
+from bot.matching.bot import FaqBot, Query, normalise_message
 
 QUESTIONS = ("faq", "order")
 
@@ -102,8 +102,9 @@ def triage_one(
     then classify with that same vector.
     """
     clean = normalise_message(text, bot.settings.max_message_chars)
-    lane = bot.lane_for(bot.detect(clean, [hint]).language)
-    vector = bot.embed(lane, [clean])[0]
+    query = Query(clean, bot.detect(clean, [hint]))
+    lane = bot.lane_for(query.language)
+    vector = bot.embed(lane, [query.for_model])[0]
     hits = bot.search(lane, vector)
     started = time.perf_counter()
     got = triage.classify(clean, vector, bot.space(lane), hits[0].score if hits else None)
