@@ -7,10 +7,10 @@ Many shoppers type on a keyboard without their language's letters: "siparisim ne
 numbers). For each language where that helps, this counts the words of MASSIVE 1.1 dev
 (FitzGerald et al. 2022, CC BY 4.0, ``massive11_parallel_dev.jsonl``) and of the shipped FAQ
 (faq_data/: phrasings and answers); xSID is CC BY-SA, whose terms a shipped table would
-inherit, so it is not used. It keeps, for each bare form of two letters or more, its commonest accented spelling,
-unless the bare form is a word of its own (seen at least a tenth as often: Spanish "como" and
-"cómo", German "uber" and "über"). MASSIVE test stays unseen, for reporting. The same files
-always give the same output (sorted, gzip mtime 0).
+inherit, so it is not used. It keeps, for each bare form of two letters or more, its
+commonest accented spelling, unless the bare form is a word of its own (seen at least a tenth
+as often: Spanish "como" and "cómo", German "uber" and "über"). MASSIVE test stays unseen,
+for reporting. The same files always give the same output (sorted, gzip mtime 0).
 """
 
 from __future__ import annotations
