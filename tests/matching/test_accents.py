@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from bot.matching.accents import fold, restore
 from bot.matching.bot import FaqBot
 from bot.settings import load_settings
 from tests.support.datasets import make_massive
-from tests.support.faqs import ROOT
+from tests.support.faqs import ROOT, load_script
 
 
 @pytest.mark.parametrize(
@@ -61,12 +59,7 @@ def test_a_question_typed_without_accents_finds_its_entry(tmp_path: Path) -> Non
 def test_script_keeps_accented_words_and_skips_bare_forms_that_are_words(
     tmp_path: Path,
 ) -> None:
-    spec = importlib.util.spec_from_file_location("faqbot_accent_words",
-                                                  ROOT / "scripts" / "accent_words.py")
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
+    script = load_script("accent_words")
     words = script.words(["siparişim nerede", "siparişim", "mı", "mı", "mi", "a", "à", "à"])
     assert words == {"siparisim": "siparişim"}
     data = tmp_path / "datasets"

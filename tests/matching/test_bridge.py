@@ -16,7 +16,7 @@ from bot.matching.bridge import BridgeEmbedder, fit_map, load_bridge
 from bot.matching.embedder import make_embedder
 from bot.settings import load_settings
 from tests.support.datasets import make_banking, make_bitext, make_clinc, make_massive
-from tests.support.faqs import MIXED_FAQ, ROOT, SHOP_EN, entry_yaml, write_faq
+from tests.support.faqs import MIXED_FAQ, SHOP_EN, entry_yaml, load_script, write_faq
 
 
 def test_fit_map_recovers_a_linear_map() -> None:
@@ -204,16 +204,7 @@ def test_bridge_refuses_a_map_of_the_wrong_shape() -> None:
 def test_fit_script_writes_a_map_the_bot_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "faqbot_fit_bridge", ROOT / "scripts" / "fit_bridge.py"
-    )
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
+    script = load_script("fit_bridge")
     data = tmp_path / "datasets"
     make_clinc(data), make_banking(data), make_bitext(data), make_massive(data)
     out = tmp_path / "map.npz"

@@ -6,7 +6,6 @@ The sparse proxy of issue 17: the shipped FAQ cut to English with two phrasings 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -20,15 +19,11 @@ from bot.matching.bot import FaqBot
 from bot.matching.calibrate import Calibration, NegativeScores, Scorer, effective_thresholds
 from bot.matching.index import NEGATIVES_FILE, load_index
 from bot.settings import Thresholds, load_settings
-from tests.support.faqs import ROOT
+from tests.support.faqs import ROOT, load_script
 
 
 def _sparse_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sparse_faq", ROOT / "scripts" / "sparse_faq.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("sparse_faq")
 
 
 @pytest.fixture(autouse=True)

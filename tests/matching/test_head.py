@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 import bot.matching.head as head_module
 from bot.matching.head import Head, HeadScores, head_for
 from tests.support.datasets import make_bitext, make_massive
-from tests.support.faqs import ROOT
+from tests.support.faqs import load_script
 
 
 def test_the_shipped_head_is_for_use_only_and_maps_to_unit_vectors() -> None:
@@ -50,12 +48,7 @@ def test_entry_scores_are_the_best_phrasing_and_the_centroid_as_the_index_weighs
 def test_fit_script_leaves_out_the_negatives_and_writes_a_head_the_bot_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = importlib.util.spec_from_file_location("faqbot_fit_head",
-                                                  ROOT / "scripts" / "fit_head.py")
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
+    script = load_script("fit_head")
     data = tmp_path / "datasets"
     make_bitext(data), make_massive(data)
     rows = [json.loads(line) for line in

@@ -4,15 +4,12 @@ bridge's fit (scripts/fit_bridge.py): the real ones are large and not in the rep
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from tests.support.faqs import ROOT
+from tests.support.faqs import ROOT, load_script
 
 REPO = ROOT
 # The public datasets sit next to the repository (../shared/datasets); CI has no copy.
@@ -25,19 +22,7 @@ MASSIVE_LOCALES = {
 }  # fmt: skip
 
 
-def _load_script() -> ModuleType:
-    # scripts/ is not a package; a private module name avoids clashing with HF `datasets`.
-    spec = importlib.util.spec_from_file_location(
-        "faqbot_datasets_script", REPO / "scripts" / "datasets.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-ds = _load_script()
+ds = load_script("datasets")  # a private module name: no clash with HF `datasets`
 
 
 # ---------------------------------------------------------------- fixture builders

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SHOP_EN = FIXTURES / "shop_en"  # English-only FAQ: 10 entries in 3 files
@@ -83,3 +86,14 @@ def write_tiny_faq(faq_dir: Path) -> Path:
     path = faq_dir / "shop.yaml"
     path.write_text(textwrap.dedent(TINY_FAQ).lstrip(), encoding="utf-8")
     return path
+
+
+def load_script(name: str) -> ModuleType:
+    """Import scripts/<name>.py (scripts/ is not a package) under a private module name."""
+    spec = importlib.util.spec_from_file_location(f"faqbot_script_{name}",
+                                                  ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while it loads
+    spec.loader.exec_module(module)
+    return module
