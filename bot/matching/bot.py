@@ -6,9 +6,10 @@ command line and the devtools (``faqbot eval``, ``faqbot bench``) call rather th
     normalise_message   clean the text once (empty -> 400, too long -> 413)
     detect              its language, once (or an explicit one, checked once) -> Query
     lane_for            the model lane that serves that language             -> Lane
-    embed               the lane's model on the text                         -> vectors
+    embed               the lane's model on the text, accents put back       -> vectors
     search              the lane's live index, best phrasing per entry       -> [Hit]
-    decide              answer | clarify | hand off, by the lane's thresholds -> Decision
+    decide              answer | clarify | hand off, by the lane's thresholds
+                        (and the head's score below the clarify threshold)   -> Decision
     reply               the answer localised: written > draft > translated > default -> Reply
 
 ``FaqBot`` owns the live indexes (bot/matching/lanes.py) and swaps them atomically on
@@ -221,10 +222,16 @@ class FaqBot:
         """
         t = lane.thresholds
         head = None
-        if vector is not None and hits and hits[0].score < t.clarify \
-                and t.head_clarify is not None and (lane is self.lanes[0] or lane.bridged):
-            head = self._lane_index(lane).head_confidence(vector, hits[0].entry.id)
+        if vector is not None and hits and hits[0].score < t.clarify and t.head_clarify is not None:
+            head = self.head_score(lane, vector, hits[0].entry.id)
         return decide(hits, t, head)
+
+    def head_score(self, lane: Lane, vector: Vectors, entry_id: str) -> float | None:
+        """Return the head's score of a question vector for one entry; None for a lane whose
+        vectors are not in the main model's space or a model without a head."""
+        if lane is not self.lanes[0] and not lane.bridged:
+            return None
+        return self._lane_index(lane).head_confidence(vector, entry_id)
 
     def reply(self, query: Query, hits: list[Hit], decision: Decision) -> Reply:
         """Turn a decision into the reply: the answer localised, or suggestions, or neither."""

@@ -190,9 +190,7 @@ def rank_with_bot(
             vectors = bot.embed(lane, [texts[i] for i in chunk])
             for i, vector in zip(chunk, vectors, strict=True):
                 hits = bot.search(lane, vector, k=K)
-                head = None
-                if hits and (lane_no == 0 or lane.bridged):
-                    head = bot.index.head_confidence(vector, hits[0].entry.id)
+                head = bot.head_score(lane, vector, hits[0].entry.id) if hits else None
                 slots[i] = Ranked(
                     questions[i],
                     tuple(h.entry.id for h in hits),
