@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.devtools.eval.metrics import chips, lane_actions
+from bot.devtools.eval.ranking import rank_with_bot, read_queries
 from bot.devtools.eval.run import run as run_eval
 from bot.matching.bot import FaqBot
 from bot.matching.calibrate import Calibration, NegativeScores, Scorer, effective_thresholds
@@ -198,6 +200,29 @@ def test_the_head_clarifies_an_answerable_question_far_below_the_clarify_thresho
                                   fallback_model=""))
     assert pinned.reload().ok
     assert pinned.ask(question).action == "handoff"
+
+
+@pytest.mark.slow
+def test_eval_decides_every_question_as_the_bot_does(sparse2: Path, tmp_path: Path) -> None:
+    """`faqbot eval` reckons from ranked lists; the bot answers one question at a time. On the
+    sparse-2 dev split (the head's path, accents put back, the Swedish lane) they agree on
+    every action and every chip."""
+    questions = read_queries(ROOT / "tests" / "data" / "shop_questions_dev.jsonl")
+    s = load_settings()
+    ranked, _info, lanes = rank_with_bot(questions, s, sparse2, None, tmp_path / "eval", None)
+    actions = lane_actions(ranked, [lane.thresholds for lane in lanes])
+    bot = FaqBot(s.replace(faq_dir=sparse2, index_dir=tmp_path / "bot"))
+    assert bot.reload().ok
+    seen = set()
+    for r, action in zip(ranked, actions, strict=True):
+        reply = bot.ask(r.question.q, lang_hint=r.question.lang)
+        assert reply.action == action, r.question
+        if action == "clarify":
+            shown = tuple(x.faq_id for x in reply.suggestions)
+            assert shown == chips(r, lanes[r.lane].thresholds), r.question
+            seen.add("head" if r.scores[0] < lanes[r.lane].thresholds.clarify else "raw")
+        seen.add(action)
+    assert seen == {"answer", "clarify", "handoff", "head", "raw"}
 
 
 @pytest.mark.slow
