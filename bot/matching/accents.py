@@ -55,6 +55,8 @@ def restore(text: str, language: str) -> str:
         found = table.get(word.lower())
         if found is None:
             return word
+        if word.isupper() and len(word) > 1:
+            return found.upper()
         return found[:1].upper() + found[1:] if word[:1].isupper() else found
 
     return WORD.sub(one, text)

@@ -20,6 +20,7 @@ from tests.support.faqs import ROOT, load_script
     [
         ("siparisim nerede", "tr", "siparişim nerede"),
         ("Siparisim nerede?", "tr", "Siparişim nerede?"),  # a capital stays a capital
+        ("SIPARISIM NEREDE", "tr", "SIPARIŞIM NEREDE"),  # and so do all capitals
         ("siparişim nerede", "tr", "siparişim nerede"),  # written right: unchanged
         ("iade ucretli mi", "tr", "iade ucretli mi"),  # "mi" and "mı" are both words
         ("kiedy bedzie znowu dostepny rozmiar M?", "pl", "kiedy będzie znowu dostępny rozmiar M?"),
