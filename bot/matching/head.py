@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.matching.embedder import Vectors
+from bot.matching.embedder import Vectors, _normalise
 
 HEAD_FILE = Path(__file__).parent / "data" / "head-use.npz"
 # The main models the head was fitted for (name before '@'); other models have no head.
@@ -46,13 +46,6 @@ def head_for(model: str) -> Head | None:
     return Head(_load(path))
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=-1, keepdims=True)
-    norms[norms == 0] = 1.0
-    out: np.ndarray = m / norms
-    return out
-
-
 class Head:
     """The fitted map, and entry scores in its space computed as SearchIndex scores entries."""
 
@@ -61,8 +54,7 @@ class Head:
 
     def project(self, vectors: Vectors) -> Vectors:
         """Map vectors of the main model into the head's space, unit length."""
-        return np.asarray(_unit(np.asarray(vectors, dtype=np.float32) @ self.matrix),
-                          dtype=np.float32)
+        return _normalise(np.asarray(vectors, dtype=np.float32) @ self.matrix)
 
 
 class HeadScores:
