@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         later = read_queries(args.later)
     else:
         earlier, later = queries[0::2], queries[1::2]
+    t_before = bot.lanes[0].thresholds
     before = run_set(service, later)
     seen = learn(service, earlier)
     counted = learned.settle(db, settings.learn_turns, settings.learn_minutes,
@@ -229,11 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         accepted += 1
     status = bot.reload()
     assert bot.ready, status.error
+    t_after = bot.lanes[0].thresholds
     after = run_set(service, later)
 
-    print(f"sparse FAQ: {entries} entries, English only, {args.phrasings} phrasings each; "
-          f"thresholds answer {settings.answer_threshold}, clarify "
-          f"{settings.clarify_threshold}, margin {settings.margin} (model {settings.model})")
+    print(f"sparse FAQ: {entries} entries, English only, {args.phrasings} phrasings each "
+          f"(model {settings.model}); thresholds in use (calibrated unless set) before "
+          f"learning {t_before}, after {t_after}")
     print(f"earlier: {len(earlier)} questions from {args.queries.name}; outcomes "
           f"{dict(sorted(seen.items()))}; picks counted {counted}; phrasings accepted "
           f"{accepted}")
