@@ -393,7 +393,7 @@ def calibrate(
         tops.append(_top2(chunk))
         firsts.append(np.argmax(chunk, axis=1))
     neg_top = np.vstack(tops) if tops else np.zeros((0, 2))
-    head = head_for(embedder.name)
+    head = head_for(embedder.name, embedder.dim)
     head_clarify, neg_head = None, None
     if head is not None and len(neg_top):
         # The head's score of each negative's top entry, as FaqBot.decide reads it.

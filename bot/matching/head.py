@@ -38,12 +38,17 @@ def _load(path: Path) -> npt.NDArray[np.float32]:
         return np.ascontiguousarray(z["weights"], dtype=np.float32)
 
 
-def head_for(model: str) -> Head | None:
-    """Return the head fitted for a model's vectors, None when there is none."""
+def head_for(model: str, dim: int) -> Head | None:
+    """Return the head fitted for a model's ``dim``-wide vectors, None when there is none.
+
+    The width is checked as well as the name: "use+e5" starts with USE's name, and its
+    896-wide vectors cannot go through a map fitted on USE's 512.
+    """
     path = MODELS.get(model.split("@")[0])
     if path is None or not path.exists():
         return None
-    return Head(_load(path))
+    matrix = _load(path)
+    return Head(matrix) if matrix.shape[0] == dim else None
 
 
 class Head:

@@ -152,7 +152,7 @@ class SearchIndex:
         """Return the head's score of a query vector for one entry (bot/matching/head.py);
         None when the model has no head."""
         if self._head is None:
-            head = head_for(self.model)
+            head = head_for(self.model, int(self.index.d))
             if head is None:
                 return None
             owners = np.array([self._entry_pos[e] for e, _l, _t in self.rows], dtype=np.intp)

