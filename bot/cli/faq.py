@@ -36,7 +36,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                              [(eid, w) for eid, _t, w in extras],
                              embedder.embed([t for _e, t, _w in extras]) if extras else None)
         cal, _scores = calibrate(result.entries, rows, vectors, sums, embedder,
-                                 s.thresholds.main, CENTROID_WEIGHT, s.index_dir / "calibration")
+                                 s.thresholds.main, CENTROID_WEIGHT, s.index_dir / "calibration",
+                                 langs=[lang for e in result.entries for lang, _q in e.phrasings()])
     for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
         print(p)
     if result.entries and not result.errors:

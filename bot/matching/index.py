@@ -334,7 +334,7 @@ def build_index(
             entries, [p["entry"] for p in rows], vectors, search.centroid_sums, embedder,
             calibrate_from, CENTROID_WEIGHT, index_dir / "calibration",
             known={x["text"]: v for x, v in zip(manifest["extras"], extra_vectors, strict=True)},
-            hashes=[p["hash"] for p in rows],
+            hashes=[p["hash"] for p in rows], langs=[p["lang"] for p in rows],
             previous=NegativeScores.load(kept / NEGATIVES_FILE) if kept is not None else None,
         )
         manifest["calibration"] = cal.to_dict()

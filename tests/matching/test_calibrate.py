@@ -18,7 +18,13 @@ from bot.devtools.eval.metrics import chips, lane_actions
 from bot.devtools.eval.ranking import rank_with_bot, read_queries
 from bot.devtools.eval.run import run as run_eval
 from bot.matching.bot import FaqBot
-from bot.matching.calibrate import Calibration, NegativeScores, Scorer, effective_thresholds
+from bot.matching.calibrate import (
+    Calibration,
+    NegativeScores,
+    Scorer,
+    effective_thresholds,
+    main_language_rows,
+)
 from bot.matching.index import NEGATIVES_FILE, load_index
 from bot.settings import Thresholds, load_settings
 from tests.support.faqs import ROOT, load_script
@@ -152,6 +158,48 @@ def test_an_edit_rescores_the_negatives_of_the_changed_entry_only(
     assert fresh.reload().ok
     assert scored and set(scored) == {62}
     assert fresh.index.manifest["calibration"] == kept.manifest["calibration"]
+
+
+def test_calibration_scores_the_faqs_own_languages() -> None:
+    rows = ["a", "a", "a", "b", "b", "c", "d"]
+    langs = ["en", "tr", "ko", "en", "pl", "en", "de"]
+    # en covers 3 of 4 entries; tr, ko, pl, de one each. "d" has no English: it keeps its own.
+    assert main_language_rows(rows, langs).tolist() == [True, False, False, True, False, True,
+                                                        True]
+    # Two languages on every entry (a translated FAQ): both count.
+    assert main_language_rows(["a", "a", "b", "b"], ["en", "de", "de", "en"]).all()
+
+
+@pytest.mark.slow
+def test_phrasings_learned_in_other_languages_leave_the_thresholds_alone(
+    sparse2: Path, tmp_path: Path
+) -> None:
+    """Shoppers' tapped questions accepted as phrasings (issue 17's learning from use) are in
+    their languages. On the English FAQ they lifted the multilingual negatives' scores and the
+    thresholds with them (0.47 / 0.41 -> 0.53 / 0.49), undoing what they taught; calibration
+    now reads the FAQ's own languages, and the new phrasings still answer."""
+    from bot.faq import edit
+
+    s = load_settings(faq_dir=sparse2, index_dir=tmp_path / "index", fallback_model="")
+    bot = FaqBot(s)
+    assert bot.reload().ok
+    before = bot.index.calibration
+    assert before is not None
+    learned = {
+        "order-tracking": ("tr", "siparişim nerede kaldı"),
+        "returns-how-to": ("pl", "jak mogę zwrócić buty"),
+        "shipping-countries": ("ko", "해외 배송 되나요"),
+        "payment-methods": ("sv", "kan jag betala med swish"),
+        "order-cancel": ("ru", "как отменить заказ"),
+    }
+    for entry_id, (lang, text) in learned.items():
+        edit.add_phrasings(sparse2, entry_id, lang, [text], "lead")
+    assert bot.reload().ok
+    after = bot.index.calibration
+    assert after is not None
+    assert (after.answer, after.clarify, after.head_clarify) == (
+        before.answer, before.clarify, before.head_clarify)
+    assert bot.ask("siparişim nerede kaldı").faq_id == "order-tracking"
 
 
 @pytest.mark.slow
