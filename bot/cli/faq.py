@@ -13,7 +13,7 @@ from bot.faq.load import Entry, load_faq, load_valid_faq
 from bot.matching.bot import FaqBot
 from bot.matching.calibrate import Calibration, calibrate, thin_entries
 from bot.matching.embedder import make_embedder
-from bot.matching.index import CENTROID_WEIGHT, centroid_extras, centroid_sums
+from bot.matching.index import centroid_extras, centroid_sums, centroid_weight_for
 from bot.matching.language import supported_language
 from bot.matching.similarity import embed_phrasings, near_duplicates
 from bot.settings import Settings
@@ -35,9 +35,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sums = centroid_sums(sorted(e.id for e in result.entries), rows, vectors,
                              [(eid, w) for eid, _t, w in extras],
                              embedder.embed([t for _e, t, _w in extras]) if extras else None)
+        langs = [lang for e in result.entries for lang, _q in e.phrasings()]
         cal, _scores = calibrate(result.entries, rows, vectors, sums, embedder,
-                                 s.thresholds.main, CENTROID_WEIGHT, s.index_dir / "calibration",
-                                 langs=[lang for e in result.entries for lang, _q in e.phrasings()])
+                                 s.thresholds.main, centroid_weight_for(rows, langs),
+                                 s.index_dir / "calibration", langs=langs)
     for p in sorted(problems, key=lambda p: (p.severity != "error", p)):
         print(p)
     if result.entries and not result.errors:

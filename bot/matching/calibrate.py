@@ -42,6 +42,7 @@ import numpy.typing as npt
 from bot.faq.load import Entry
 from bot.matching.embedder import Embedder, Vectors
 from bot.matching.head import HEAD_FILE, HeadScores, head_for
+from bot.matching.scoring import entry_scores
 from bot.settings import Thresholds
 
 # 2: the negatives scored in float16 (NegativeScores); 3: head_clarify; 4: the FAQ's own
@@ -239,7 +240,7 @@ class Scorer:
 
     def combine(self, q: Vectors, best: Vectors) -> Vectors:
         """Return entry scores from each entry's best phrasing score and the centroids."""
-        out = (1 - self.w) * best + self.w * (q @ self.centroids.T)
+        out = entry_scores(best, q @ self.centroids.T, self.w).astype(np.float32)
         out[~np.isfinite(out)] = -1.0
         return out
 
@@ -257,7 +258,7 @@ class Scorer:
                 rest = self.sums[e] - self.v[row]
                 norm = float(np.linalg.norm(rest))
                 cent[i, e] = float(q[i] @ rest) / norm if norm > 1e-6 else -np.inf
-        out = (1 - self.w) * best + self.w * cent
+        out = entry_scores(best, cent, self.w).astype(np.float32)
         out[~np.isfinite(out)] = -1.0
         return out
 

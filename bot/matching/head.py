@@ -86,7 +86,8 @@ class HeadScores:
 
     def of(self, query: Vectors, entries: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         """Score each query (already projected) against its one entry: best phrasing and
-        centroid, weighed as SearchIndex.search weighs them."""
+        centroid, at the index's centroid weight (without scoring.py's slide towards exact
+        phrasings: the head is asked about questions below the clarify threshold only)."""
         wanted, slot = np.unique(entries, return_inverse=True)
         counts = self.starts[wanted + 1] - self.starts[wanted]
         rows = np.concatenate([self.order[self.starts[e] : self.starts[e + 1]]

@@ -34,14 +34,24 @@ import numpy as np
 from bot.errors import IndexStateError
 from bot.faq.load import Entry
 from bot.matching.calibrate import PARAMS as CALIBRATION_PARAMS
-from bot.matching.calibrate import Calibration, NegativeScores, calibrate
+from bot.matching.calibrate import Calibration, NegativeScores, calibrate, main_language_rows
 from bot.matching.embedder import Embedder, Vectors
 from bot.matching.head import HeadScores, head_for
+from bot.matching.scoring import CENTROID_WEIGHT, entry_score
 from bot.settings import Thresholds
 from bot.store.locks import file_lock
 
 MANIFEST_VERSION = 1
-CENTROID_WEIGHT = 0.5
+# A FAQ with few phrasings an entry (the median entry has at most SPARSE_PHRASINGS in the FAQ's
+# own languages) ranks by its centroids almost alone: there the centroid is mostly the answer
+# and the tags, a fuller description than any one phrasing, and the best of one to three
+# phrasings favours the entries that have more. Shop dev questions, acc@1 at centroid weight
+# 0.5 / 0.7 / 0.9 / 1.0: English with 1 phrasing an entry .625 / .644 / .663 / .673, 2 .779 /
+# .769 / .798 / .798, 3 .788 / .817 / .837 / .827, 1-3 (four seeded mixes) .673-.750 /
+# .702-.769 / .721-.798 / .721-.798; 4 .875 / .875 / - / -; the shipped FAQ (25 an entry)
+# .952 at 0.5, .933 at 0.7. BENCHMARKS.md, issue 17.
+SPARSE_CENTROID_WEIGHT = 0.9
+SPARSE_PHRASINGS = 4
 # Texts besides the phrasings that pull each entry's centroid, weighed as that many phrasings:
 # its answer and its tags. On the shop dev questions, with English-only entries of 1 / 2
 # phrasings, acc@1 0.511 -> 0.625 / 0.739 -> 0.773 (top-3 0.750 -> 0.875 / 0.909 -> 0.943);
@@ -125,7 +135,7 @@ class SearchIndex:
         ]
         self.version: str = manifest["build_id"]
         self.model: str = manifest["model"]
-        self.centroid_weight = CENTROID_WEIGHT
+        self.centroid_weight = float(manifest.get("centroid_weight", CENTROID_WEIGHT))
         # Thresholds fitted to this FAQ at build time (bot/matching/calibrate.py), if any.
         self.calibration = Calibration.from_dict(manifest.get("calibration"))
         # One normalised mean vector per entry: the average over all its phrasings (in all
@@ -179,8 +189,9 @@ class SearchIndex:
         """Return the best entries for one query vector, best first, one hit each.
 
         An entry scores ``(1 - w) * best phrasing + w * centroid`` cosine (w =
-        ``centroid_weight``): measured on MASSIVE, CLINC150, BANKING77 and the shop dev set,
-        this beats the best phrasing alone by 4 to 8 points of accuracy@1 (BENCHMARKS.md).
+        ``centroid_weight``, bot/matching/scoring.py): measured on MASSIVE, CLINC150, BANKING77
+        and the shop dev set, this beats the best phrasing alone by 4 to 8 points of
+        accuracy@1 (BENCHMARKS.md); a sparse FAQ's w is 0.9 (``SPARSE_CENTROID_WEIGHT``).
         """
         if self.size == 0:
             return []
@@ -205,9 +216,22 @@ class SearchIndex:
             if market and entry.markets and market not in entry.markets:
                 continue
             top, text = best.get(entry.id, (floor, ""))
-            hits.append(Hit(entry, (1 - w) * top + w * float(cent[pos]), text))
+            hits.append(Hit(entry, entry_score(top, float(cent[pos]), w), text))
         unique = {h.entry.id: h for h in hits}
         return sorted(unique.values(), key=lambda h: (-h.score, h.entry.id))[:k]
+
+
+def centroid_weight_for(rows: list[str], langs: list[str]) -> float:
+    """Return the centroid weight for phrasings (``rows``: each one's entry, ``langs``: its
+    language): ``SPARSE_CENTROID_WEIGHT`` when the median entry has at most
+    ``SPARSE_PHRASINGS`` in the FAQ's own languages (calibrate.main_language_rows, so phrasings
+    learned in shoppers' languages do not tip it), else ``CENTROID_WEIGHT``."""
+    if not rows:
+        return CENTROID_WEIGHT
+    keep = main_language_rows(rows, langs)
+    counts = np.unique(np.asarray(rows, dtype=object)[keep], return_counts=True)[1]
+    return SPARSE_CENTROID_WEIGHT if float(np.median(counts)) <= SPARSE_PHRASINGS \
+        else CENTROID_WEIGHT
 
 
 def select_phrasings(
@@ -243,12 +267,15 @@ def _manifest_for(
         for text, weight in centroid_extras(e)
     ]
     selection = None if languages is None else sorted(languages)
+    weight = centroid_weight_for([p["entry"] for p in phrasings], [p["lang"] for p in phrasings])
     # A calibrated build is another build (its manifest holds thresholds); an uncalibrated one
-    # keeps the id it always had.
+    # keeps the id it always had, and so does one at the usual centroid weight.
     key: list[Any] = [selection, [p["hash"] for p in phrasings],
                       [[x["hash"], x["weight"]] for x in extras]]
     if calibrated:
         key.append(f"calibration-{CALIBRATION_PARAMS}")
+    if weight != CENTROID_WEIGHT:
+        key.append(f"centroid-{weight}")
     digest = hashlib.sha256((embedder.name + fingerprint + json.dumps(key)).encode()
                             ).hexdigest()[:16]
     return {
@@ -262,6 +289,7 @@ def _manifest_for(
         "entries": [e.to_dict() for e in entries],
         "phrasings": phrasings,
         "extras": extras,
+        "centroid_weight": weight,
     }
 
 
@@ -332,7 +360,7 @@ def build_index(
         kept = previous.build_dir if previous is not None else None
         cal, negatives = calibrate(
             entries, [p["entry"] for p in rows], vectors, search.centroid_sums, embedder,
-            calibrate_from, CENTROID_WEIGHT, index_dir / "calibration",
+            calibrate_from, search.centroid_weight, index_dir / "calibration",
             known={x["text"]: v for x, v in zip(manifest["extras"], extra_vectors, strict=True)},
             hashes=[p["hash"] for p in rows], langs=[p["lang"] for p in rows],
             previous=NegativeScores.load(kept / NEGATIVES_FILE) if kept is not None else None,
@@ -473,4 +501,7 @@ def is_current(
         and index.manifest.get("languages") == (None if languages is None else sorted(languages))
         and (index.calibration is not None) == calibrated
         and "extras" in index.manifest  # built before answers and tags shaped the centroids
+        and index.centroid_weight == centroid_weight_for(
+            [p["entry"] for p in index.manifest["phrasings"]],
+            [p["lang"] for p in index.manifest["phrasings"]])
     )

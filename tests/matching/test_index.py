@@ -16,9 +16,11 @@ from bot.matching.embedder import Embedder, Vectors, make_embedder
 from bot.matching.index import (
     KEEP_BUILDS,
     MANIFEST_VERSION,
+    SPARSE_CENTROID_WEIGHT,
     SearchIndex,
     build_index,
     centroid_extras,
+    centroid_weight_for,
     is_current,
     load_index,
     select_phrasings,
@@ -384,3 +386,49 @@ def test_a_failed_write_keeps_the_previous_build_current(
         build(faq, FakeHashEmbedder(), index_dir)
     assert load_index(index_dir).version == before
     assert [p.name for p in (index_dir / "builds").iterdir()] == [before]  # nothing half-built
+
+
+def test_a_sparse_faq_ranks_by_its_centroids_and_a_rich_one_as_before(tmp_path: Path) -> None:
+    def entries(n: int, extra: dict[str, tuple[str, ...]] | None = None) -> list[Entry]:
+        return [Entry(f"e{k}", {"en": tuple(f"q{k}-{i}" for i in range(n)), **(extra or {})},
+                      {"en": f"a{k}"}, "c") for k in range(6)]
+
+    fake = FakeHashEmbedder()
+    sparse = build_index(entries(2), fake, tmp_path / "sparse", "fp").index
+    assert sparse.centroid_weight == SPARSE_CENTROID_WEIGHT == 0.9
+    assert load_index(tmp_path / "sparse").centroid_weight == 0.9
+    assert sparse.manifest["centroid_weight"] == 0.9
+    # Its scores: 0.1 x best phrasing + 0.9 x centroid, for a question no phrasing matches.
+    q = fake.embed(["a3 or so"])[0]
+    hit = sparse.search(q, k=6)[0]
+    pos = sparse.entry_ids.index(hit.entry.id)
+    rows = [i for i, r in enumerate(sparse.rows) if r[0] == hit.entry.id]
+    best = float((sparse.vectors()[rows] @ q).max())
+    assert best < 0.8
+    assert hit.score == pytest.approx(0.1 * best + 0.9 * float(sparse.centroids[pos] @ q),
+                                      abs=1e-5)
+    # A question that is one of its phrasings word for word scores as at weight 0.5.
+    exact = sparse.search(fake.embed(["q3-1"])[0], k=1)[0]
+    assert exact.entry.id == "e3"
+    assert exact.score == pytest.approx(
+        0.5 + 0.5 * float(sparse.centroids[3] @ fake.embed(["q3-1"])[0]), abs=1e-5)
+    # Five phrasings an entry: the usual weight, and the build id it always had.
+    rich = build_index(entries(5), fake, tmp_path / "rich", "fp").index
+    assert rich.centroid_weight == 0.5
+    # A stale manifest (built before, at 0.5) is not current for the sparse FAQ.
+    assert is_current(sparse, "fp", fake.name)
+    manifest = {k: v for k, v in sparse.manifest.items() if k != "centroid_weight"}
+    stale = SearchIndex(list(sparse.entries.values()), sparse.index, manifest,
+                        sparse.vectors(), sparse.extra_vectors)
+    assert stale.centroid_weight == 0.5 and not is_current(stale, "fp", fake.name)
+
+
+def test_phrasings_in_other_languages_do_not_make_a_sparse_faq_rich() -> None:
+    rows = [e for e in "abcd" for _ in range(2)]  # 4 entries, 2 English phrasings each
+    assert centroid_weight_for(rows, ["en"] * 8) == 0.9
+    # Learned phrasings in three shoppers' languages on two entries: still sparse.
+    more = [*rows, "a", "a", "a", "b", "b", "b"]
+    assert centroid_weight_for(more, ["en"] * 8 + ["tr", "ko", "pl"] * 2) == 0.9
+    # Five English phrasings an entry: rich.
+    assert centroid_weight_for([e for e in "abcd" for _ in range(5)], ["en"] * 20) == 0.5
+    assert centroid_weight_for([], []) == 0.5
