@@ -409,7 +409,7 @@ def calibrate(
     entry's unnormalised centroid, in sorted entry id order (SearchIndex.centroid_sums).
 
     ``langs`` (each phrasing's language) leaves phrasings outside the FAQ's own languages
-    out of the fit (:func:`main_language_rows`), from the centroids too.
+    out of the fit (:func:`main_language_rows`); ``sums`` are of those alone, as the index's.
 
     ``known`` maps texts the build has embedded already (the answers, for the centroids) to
     their vectors, so the answers scored as pseudo-questions are not embedded again.
@@ -421,9 +421,6 @@ def calibrate(
     if langs is not None:
         keep = main_language_rows(rows, langs)
         if not keep.all():
-            sums = np.array(sums, dtype=np.float32)
-            for r in np.flatnonzero(~keep).tolist():
-                sums[pos[rows[r]]] -= vectors[r]
             rows = [r for r, k in zip(rows, keep, strict=True) if k]
             vectors = np.asarray(vectors)[keep]
             if hashes is not None:

@@ -432,3 +432,21 @@ def test_phrasings_in_other_languages_do_not_make_a_sparse_faq_rich() -> None:
     # Five English phrasings an entry: rich.
     assert centroid_weight_for([e for e in "abcd" for _ in range(5)], ["en"] * 20) == 0.5
     assert centroid_weight_for([], []) == 0.5
+
+
+def test_phrasings_outside_the_faqs_languages_are_searched_but_leave_the_centroids(
+    tmp_path: Path,
+) -> None:
+    # Three English entries; one has a Turkish phrasing a lead accepted from a shopper's chat.
+    entries = [Entry(f"e{k}", {"en": (f"q{k}-0", f"q{k}-1")}, {"en": f"a{k}"}, "c")
+               for k in range(3)]
+    entries[1] = Entry("e1", {"en": ("q1-0", "q1-1"), "tr": ("siparişim nerede",)}, {"en": "a1"},
+                       "c")
+    fake = FakeHashEmbedder()
+    index = build_index(entries, fake, tmp_path / "i", "fp").index
+    expected = fake.embed(["q1-0"])[0] + fake.embed(["q1-1"])[0] + fake.embed(["a1"])[0]
+    np.testing.assert_allclose(index.centroids[1], expected / np.linalg.norm(expected),
+                               atol=1e-6)
+    # ... and the Turkish question, word for word, finds its entry.
+    hit = index.search(fake.embed(["siparişim nerede"])[0], k=1)[0]
+    assert (hit.entry.id, hit.phrasing) == ("e1", "siparişim nerede")
