@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from bot.devtools.eval.metrics import chips, lane_actions
 from bot.devtools.eval.ranking import rank_with_bot, read_queries
@@ -59,6 +60,17 @@ def test_sparse_faq_is_deterministic_english_and_keeps_ids(tmp_path: Path) -> No
         assert path.read_bytes() == (b / path.name).read_bytes()
     text = (a / "account.yaml").read_text()
     assert "de:" not in text and "en:" in text
+    # One to three phrasings an entry, as a new shop writes them: the first of its three.
+    mixed = tmp_path / "mixed"
+    assert script.write_sparse(ROOT / "faq_data", mixed, 3, mix=1)["phrasings"] == 128
+    three = tmp_path / "three"
+    script.write_sparse(ROOT / "faq_data", three, 3)
+    for path in sorted(mixed.glob("*.yaml")):
+        cut = yaml.safe_load(path.read_text())["entries"]
+        full = yaml.safe_load((three / path.name).read_text())["entries"]
+        for m, f in zip(cut, full, strict=True):
+            kept = m["questions"]["en"]
+            assert 1 <= len(kept) <= 3 and kept == f["questions"]["en"][: len(kept)]
 
 
 def test_explicit_thresholds_win_over_calibrated_ones(monkeypatch: pytest.MonkeyPatch) -> None:
