@@ -468,6 +468,10 @@ def load_index(index_dir: Path) -> SearchIndex:
         raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
     if extra_vectors is not None and len(extra_vectors) != len(manifest["extras"]):
         raise IndexStateError(f"index in {index_dir} does not match its manifest: rebuild it")
+    weight = manifest.get("centroid_weight", CENTROID_WEIGHT)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+        raise IndexStateError(f"index in {index_dir} has a centroid weight of {weight!r}: "
+                              "rebuild it")
     entries = [Entry.from_dict(d) for d in manifest["entries"]]
     search = SearchIndex(entries, index, manifest, None, extra_vectors)
     search.build_dir = build

@@ -168,7 +168,8 @@ def test_missing_index_says_to_build(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "damage",
     ["pointer-garbage", "pointer-unknown-build", "manifest-garbage", "faiss-garbage",
-     "faiss-missing", "old-format", "count-mismatch"],
+     "faiss-missing", "old-format", "count-mismatch", "weight-text", "weight-too-big",
+     "weight-nan"],
 )
 def test_damaged_index_is_refused_not_served(fake_index: tuple[Path, Path], damage: str) -> None:
     _faq, index_dir = fake_index
@@ -191,6 +192,10 @@ def test_damaged_index_is_refused_not_served(fake_index: tuple[Path, Path], dama
         (build_dir / "manifest.json").write_text(json.dumps(manifest))
     elif damage == "count-mismatch":
         manifest["phrasings"].pop()
+        (build_dir / "manifest.json").write_text(json.dumps(manifest))
+    elif damage.startswith("weight-"):
+        manifest["centroid_weight"] = {"weight-text": "0.9", "weight-too-big": 9.0,
+                                       "weight-nan": float("nan")}[damage]
         (build_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexStateError, match="rebuild"):
         load_index(index_dir)
