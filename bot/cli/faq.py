@@ -11,7 +11,7 @@ from bot.cli.settings import settings_from_args
 from bot.errors import InputError, Problem
 from bot.faq.load import Entry, load_faq, load_valid_faq
 from bot.matching.bot import FaqBot
-from bot.matching.calibrate import Calibration, calibrate, main_language_rows, thin_entries
+from bot.matching.calibrate import Calibration, calibrate, thin_entries
 from bot.matching.embedder import make_embedder
 from bot.matching.index import centroid_extras, centroid_sums, centroid_weight_for
 from bot.matching.language import supported_language
@@ -33,11 +33,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         rows = [e.id for e in result.entries for _lang, _q in e.phrasings()]
         langs = [lang for e in result.entries for lang, _q in e.phrasings()]
         extras = [(e.id, text, w) for e in result.entries for text, w in centroid_extras(e)]
-        own = main_language_rows(rows, langs)  # the centroids as the index makes them
-        sums = centroid_sums(sorted(e.id for e in result.entries),
-                             [r for r, k in zip(rows, own, strict=True) if k], vectors[own],
+        sums = centroid_sums(sorted(e.id for e in result.entries), rows, vectors,
                              [(eid, w) for eid, _t, w in extras],
-                             embedder.embed([t for _e, t, _w in extras]) if extras else None)
+                             embedder.embed([t for _e, t, _w in extras]) if extras else None,
+                             langs)
         cal, _scores = calibrate(result.entries, rows, vectors, sums, embedder,
                                  s.thresholds.main, centroid_weight_for(rows, langs),
                                  s.index_dir / "calibration", langs=langs)

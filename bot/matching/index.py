@@ -74,13 +74,20 @@ def centroid_extras(entry: Entry) -> list[tuple[str, float]]:
 def centroid_sums(
     entry_ids: list[str], rows: list[str], vectors: Vectors,
     extras: list[tuple[str, float]] | None = None, extra_vectors: Vectors | None = None,
+    langs: list[str] | None = None,
 ) -> Vectors:
     """Return each entry's unnormalised centroid: its phrasings plus its weighted extras.
 
     ``rows`` names each phrasing vector's entry; ``extras`` (entry id, weight) each extra
     vector's. Summed in a fixed order (all of one entry's phrasings, in file order), so a
-    build and a load give the same centroids.
+    build and a load give the same centroids. ``langs`` (each phrasing's language) leaves out
+    the phrasings outside the FAQ's own languages (calibrate.main_language_rows): a few in a
+    shopper's language, learned from chats, pulled that language's other questions to their
+    entries (wrong answers 1.0 -> 4.1 % in the replay of issue 17). They are still searched.
     """
+    if langs is not None:
+        own = main_language_rows(rows, langs)
+        rows, vectors = [r for r, k in zip(rows, own, strict=True) if k], vectors[own]
     pos = {eid: i for i, eid in enumerate(entry_ids)}
     dim = vectors.shape[1] if len(vectors) else (extra_vectors.shape[1]
                                                  if extra_vectors is not None else 0)
@@ -148,15 +155,10 @@ class SearchIndex:
         ]
         self.extra_vectors = (extra_vectors if extra_vectors is not None
                               else np.zeros((0, int(index.d)), dtype=np.float32))
-        # The centroids are of the FAQ's own languages (calibrate.main_language_rows): a few
-        # phrasings in a shopper's language, learned from chats, pulled that language's other
-        # questions to their entries (wrong answers 1.0 -> 4.1 % in the replay of issue 17).
-        # They still count as phrasings.
-        own = main_language_rows([r[0] for r in self.rows], [r[1] for r in self.rows])
-        all_vectors = self.vectors() if vectors is None else vectors
         self.centroid_sums = centroid_sums(
-            self.entry_ids, [r[0] for r, k in zip(self.rows, own, strict=True) if k],
-            all_vectors[own], self.extras, self.extra_vectors,
+            self.entry_ids, [e for e, _l, _t in self.rows],
+            self.vectors() if vectors is None else vectors, self.extras, self.extra_vectors,
+            [lang for _e, lang, _t in self.rows],
         )
         self.centroids = self._centroids(self.centroid_sums)
         # Where this build lives on disk (None until written): a rebuild reads the negatives'
